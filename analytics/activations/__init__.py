@@ -1,0 +1,1 @@
+"""Activation maps: per-channel norms, Grad-CAM and backdoor pruning (needs torch)."""

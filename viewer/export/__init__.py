@@ -1,0 +1,1 @@
+"""Figure export: PNG, SVG/PDF (raster view with vector axes) and glTF."""

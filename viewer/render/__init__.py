@@ -1,0 +1,1 @@
+"""Desktop rendering of a Scene with pygfx/wgpu (window and offscreen)."""

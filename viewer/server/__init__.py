@@ -1,0 +1,1 @@
+"""The local server: static browser app plus the analytics kernel API."""
