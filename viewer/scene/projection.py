@@ -1,0 +1,102 @@
+"""Where a scene point lands on the screen: the camera's view and projection matrices.
+
+The one definition of the camera that both renderers, the SVG/PDF exporter and the tests
+share. Conventions: right-handed world, y up, the camera looks from ``Camera.eye`` at
+``Camera.target``; ``fov`` is the *vertical* field of view; OpenGL clip space (NDC z in
+[-1, 1]); pixel coordinates have their origin at the top-left corner with y down, and pixel
+(i, j) covers [i, i+1) x [j, j+1).
+
+Example::
+
+    >>> cam = Camera(target=[0, 0, 0], azimuth=0, elevation=0, distance=10, fov=90)
+    >>> project(np.array([[0, 0, 0]]), cam, 200, 100)
+    array([[100.,  50.]])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .model import Camera
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """The 4x4 view matrix (world -> camera space; the camera looks down -z)."""
+    eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    if abs(float(forward @ up)) > 0.999999:  # looking straight up or down: pick another up
+        up = np.array([0.0, 0.0, -1.0 if forward[1] < 0 else 1.0])
+    right = np.cross(forward, up)
+    right /= np.linalg.norm(right)
+    true_up = np.cross(right, forward)
+    view = np.eye(4)
+    view[0, :3], view[1, :3], view[2, :3] = right, true_up, -forward
+    view[:3, 3] = -view[:3, :3] @ eye
+    return view
+
+
+def view_matrix(camera: Camera) -> np.ndarray:
+    return look_at(camera.eye, camera.target)
+
+
+def clip_planes(camera: Camera) -> tuple[float, float]:
+    """Near and far planes that hold a scene of the camera's scale (distance / 100, distance * 100)."""
+    return camera.distance / 100.0, camera.distance * 100.0
+
+
+def projection_matrix(camera: Camera, aspect: float) -> np.ndarray:
+    """The 4x4 OpenGL perspective matrix for a view of ``aspect`` = width / height."""
+    near, far = clip_planes(camera)
+    f = 1.0 / math.tan(math.radians(camera.fov) / 2.0)
+    proj = np.zeros((4, 4))
+    proj[0, 0] = f / aspect
+    proj[1, 1] = f
+    proj[2, 2] = (far + near) / (near - far)
+    proj[2, 3] = 2.0 * far * near / (near - far)
+    proj[3, 2] = -1.0
+    return proj
+
+
+def fov_of_smaller_side(camera: Camera, width: int, height: int) -> float:
+    """The field of view (degrees) across the smaller side of a width x height view.
+
+    Renderers whose camera applies ``fov`` to the smaller side (pygfx's PerspectiveCamera
+    with aspect 1 and maintain_aspect) get the same picture as ``project`` with this value.
+    """
+    if width >= height:
+        return camera.fov
+    half = math.tan(math.radians(camera.fov) / 2.0) * width / height
+    return math.degrees(2.0 * math.atan(half))
+
+
+def project_ndc(points: np.ndarray, camera: Camera, aspect: float) -> np.ndarray:
+    """Points (n, 3) to normalized device coordinates (n, 3); NaN rows for points behind the eye."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    homo = np.concatenate([pts, np.ones((pts.shape[0], 1))], axis=1)
+    clip = homo @ (projection_matrix(camera, aspect) @ view_matrix(camera)).T
+    w = clip[:, 3:4]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndc = np.where(w > 0, clip[:, :3] / w, np.nan)
+    return ndc
+
+
+def project(points: np.ndarray, camera: Camera, width: int, height: int) -> np.ndarray:
+    """Pixel coordinates (n, 2) of world points in a width x height image (origin top-left, y down).
+
+    Points behind the camera give NaN. A point at NDC (-1, 1) maps to pixel (0, 0), NDC (1, -1)
+    to (width, height).
+    """
+    ndc = project_ndc(points, camera, width / height)
+    x = (ndc[:, 0] + 1.0) * 0.5 * width
+    y = (1.0 - ndc[:, 1]) * 0.5 * height
+    return np.stack([x, y], axis=1)
+
+
+def depth(points: np.ndarray, camera: Camera) -> np.ndarray:
+    """Distance of each point in front of the camera along its view direction (for sorting)."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    view = view_matrix(camera)
+    return -(pts @ view[2, :3] + view[2, 3])

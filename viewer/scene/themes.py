@@ -1,0 +1,95 @@
+"""The two looks of every scene: ``tron`` (neon on black) and ``paper`` (print, colour-blind safe).
+
+Both renderers and the exporters read these tables; the browser gets the table inside the
+serialized scene. Colours are linear RGBA float32 (4,), written here in sRGB hex.
+
+Example::
+
+    >>> get_theme("paper").bloom_strength
+    0.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from hubscape.analytics.errors import InputError
+
+from .colormaps import hex_to_rgba
+
+
+@dataclass(frozen=True, eq=False)
+class Theme:
+    """Colours and effects of one look. ``bloom_strength`` 0 turns bloom off."""
+
+    name: str
+    background: np.ndarray
+    grid_color: np.ndarray
+    fog_color: np.ndarray
+    fog_density: float
+    text_color: np.ndarray
+    axis_color: np.ndarray
+    bloom_strength: float
+    glow: float
+    colormap: str
+    palette: list = field(default_factory=list)
+
+    def color(self, i: int) -> np.ndarray:
+        """The i-th categorical colour (cycling through the palette)."""
+        return np.asarray(self.palette[i % len(self.palette)], dtype=np.float32)
+
+    def to_json(self) -> dict:
+        """The table as JSON-able data (the ``theme`` entry of a scene bundle)."""
+        doc = asdict(self)
+        for key, value in doc.items():
+            if isinstance(value, np.ndarray):
+                doc[key] = [float(v) for v in value]
+        doc["palette"] = [[float(v) for v in c] for c in self.palette]
+        return doc
+
+
+def _palette(hexes: list[str]) -> list[list[float]]:
+    return [[float(v) for v in hex_to_rgba(h)] for h in hexes]
+
+
+TRON = Theme(
+    name="tron",
+    background=hex_to_rgba("#000000"),
+    grid_color=hex_to_rgba("#00E5FF"),
+    fog_color=hex_to_rgba("#000000"),
+    fog_density=0.035,
+    text_color=hex_to_rgba("#BFFBFF"),
+    axis_color=hex_to_rgba("#00E5FF"),
+    bloom_strength=0.8,
+    glow=1.0,
+    colormap="tron",
+    # neon cyan, orange (Tron's rival), magenta, yellow, green, blue, white, pink
+    palette=_palette(["#00FFFF", "#FF9A00", "#FF2BD6", "#FFE600", "#39FF14", "#3D7BFF", "#FFFFFF", "#FF5C5C"]),
+)
+
+PAPER = Theme(
+    name="paper",
+    background=hex_to_rgba("#FFFFFF"),
+    grid_color=hex_to_rgba("#C8C8C8"),
+    fog_color=hex_to_rgba("#FFFFFF"),
+    fog_density=0.0,
+    text_color=hex_to_rgba("#1A1A1A"),
+    axis_color=hex_to_rgba("#333333"),
+    bloom_strength=0.0,
+    glow=0.0,
+    colormap="viridis",
+    # Okabe & Ito (2008), ordered for contrast on white; yellow and black last
+    palette=_palette(["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]),
+)
+
+THEMES: dict[str, Theme] = {TRON.name: TRON, PAPER.name: PAPER}
+
+
+def get_theme(name: str) -> Theme:
+    """The theme called ``name``, or a one-line InputError listing the known ones."""
+    try:
+        return THEMES[name]
+    except (KeyError, TypeError):
+        raise InputError(f"unknown theme {name!r}; expected one of {', '.join(THEMES)}") from None
