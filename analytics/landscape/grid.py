@@ -1,0 +1,428 @@
+"""Loss grids: evaluate a model's loss (and metrics) at every point of a 1D or 2D grid.
+
+:class:`Objective` is what gets evaluated: any ``torch.nn.Module``, an iterable of batches
+``(inputs, targets)`` and a loss function ``loss_fn(outputs, targets) -> scalar tensor`` (mean
+over the batch). ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) or a dict
+(``model(**x)``). The loss over the data is the batch-size-weighted mean of the batch losses
+(batch size = ``len(targets)``); metrics (``metric(outputs, targets) -> scalar``) likewise.
+
+:func:`compute_landscape` walks the grid in chunks of points. Each chunk is evaluated at once:
+the weights of all its points are stacked and ``torch.func.vmap`` runs
+``torch.func.functional_call`` over them (the model's own parameters are never touched).
+Where vmap cannot run a model, it falls back to one ``functional_call`` per point. After
+every chunk the partial grid can be saved atomically (``out=``) as a landscape bundle with
+``complete: false`` and a ``done`` mask; ``resume=True`` continues it, so a run killed at any
+moment loses at most the chunk in flight. Non-finite losses are stored as NaN (gaps).
+
+Example::
+
+    >>> obj = Objective(model, [(X, y)], torch.nn.functional.cross_entropy,
+    ...                 metrics={"accuracy": accuracy})
+    >>> res = compute_landscape(obj, random_directions(model, seed=0), grid=(21, 21), span=1.0)
+    >>> res.loss.shape, res.center_loss
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .directions import Directions, weights_of
+from .result import LandscapeResult
+
+#: Memory the stacked weights of one chunk may take when the chunk size is chosen for you.
+AUTO_CHUNK_BYTES = 512 * 2**20
+MAX_AUTO_CHUNK = 64
+
+
+def accuracy(outputs, targets):
+    """Fraction of rows whose argmax equals the integer target (a metric for classifiers)."""
+    return (outputs.argmax(dim=-1) == targets).float().mean()
+
+
+BUILTIN_METRICS: dict[str, Callable] = {"accuracy": accuracy}
+
+
+class Objective:
+    """A model, its data and a loss: the function a landscape draws.
+
+    ``batches``: an iterable (a list, a DataLoader) of ``(inputs, targets)``; it is read once
+    and kept on ``device``. ``metrics``: name -> ``fn(outputs, targets)`` or a built-in name
+    ("accuracy"). The model is put in eval mode (no dropout, frozen batch-norm statistics).
+    """
+
+    def __init__(self, model, batches: Iterable, loss_fn: Callable, metrics: Mapping[str, Callable] | Sequence[str] | None = None,
+                 device: str | None = None, loss_name: str | None = None):
+        import torch
+
+        self.device = torch.device(resolve_device(device))
+        self.model = model.to(self.device).eval()
+        self.loss_fn = loss_fn
+        self.loss_name = loss_name or getattr(loss_fn, "__name__", type(loss_fn).__name__)
+        self.metrics = _resolve_metrics(metrics)
+        self.batches = []
+        for batch in batches:
+            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+                raise InputError("each batch must be a pair (inputs, targets)")
+            inputs, targets = batch
+            self.batches.append((_to(inputs, self.device), _to(targets, self.device)))
+        if not self.batches:
+            raise InputError("no data: the batch iterable is empty")
+        self.sizes = [int(len(t)) for _, t in self.batches]
+        self.n = sum(self.sizes)
+
+    # -- single points ---------------------------------------------------------------------
+    def origin_weights(self):
+        return weights_of(self.model)
+
+    def _call(self, params, inputs):
+        from torch.func import functional_call
+
+        if isinstance(inputs, Mapping):
+            return functional_call(self.model, params, (), dict(inputs))
+        if isinstance(inputs, (tuple, list)):
+            return functional_call(self.model, params, tuple(inputs))
+        return functional_call(self.model, params, (inputs,))
+
+    def _terms(self, params, inputs, targets):
+        out = self._call(params, inputs)
+        values = [self.loss_fn(out, targets)]
+        values += [fn(out, targets) for fn in self.metrics.values()]
+        import torch
+
+        return torch.stack([torch.as_tensor(v, dtype=torch.float64).reshape(()) for v in values])
+
+    def evaluate(self, params=None) -> dict[str, float]:
+        """Loss and metrics at the weights ``params`` (default: the model's own)."""
+        import torch
+
+        params = params if params is not None else dict(self.model.named_parameters())
+        with torch.no_grad():
+            total = sum(n * self._terms(params, x, t) for (x, t), n in zip(self.batches, self.sizes)) / self.n
+        return dict(zip(["loss", *self.metrics], total.tolist()))
+
+    def loss_tensor(self, params):
+        """The differentiable data loss at ``params`` (for Hessian-vector products)."""
+        total = 0
+        for (x, t), n in zip(self.batches, self.sizes):
+            total = total + n * self.loss_fn(self._call(params, x), t)
+        return total / self.n
+
+    def hessian_vector_product(self, v):
+        """H v at the model's weights, by double backward; ``v`` is a weights-shaped dict."""
+        import torch
+
+        params = {k: p.detach().clone().requires_grad_(True) for k, p in self.model.named_parameters()}
+        with torch.enable_grad():
+            loss = self.loss_tensor(params)
+            grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+            gv = sum((g * v[k].to(g.dtype)).sum() for g, k in zip(grads, params))
+            hv = torch.autograd.grad(gv, list(params.values()), allow_unused=True)
+        return {k: (h if h is not None else torch.zeros_like(params[k])).detach() for k, h in zip(params, hv)}
+
+    # -- many points at once ---------------------------------------------------------------
+    def evaluate_stacked(self, stacked, fixed) -> np.ndarray:
+        """(P, 1 + n_metrics) values for P points whose active weights are stacked on dim 0."""
+        import torch
+        from torch.func import vmap
+
+        def one(batched, x, t):
+            return self._terms({**fixed, **batched}, x, t)
+
+        total = None
+        with torch.no_grad():
+            for (x, t), n in zip(self.batches, self.sizes):
+                vals = vmap(one, in_dims=(0, None, None))(stacked, x, t) * n
+                total = vals if total is None else total + vals
+        return (total / self.n).cpu().numpy()
+
+
+def resolve_device(device: str | None) -> str:
+    """"cpu", "cuda" (checked) or None (cuda when available)."""
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+    if device not in ("cpu",) and not str(device).startswith("cuda"):
+        raise InputError(f"unknown device {device!r}; use cpu or cuda")
+    return str(device)
+
+
+def _resolve_metrics(metrics) -> dict[str, Callable]:
+    if not metrics:
+        return {}
+    if isinstance(metrics, Mapping):
+        return dict(metrics)
+    out = {}
+    for name in metrics:
+        if name not in BUILTIN_METRICS:
+            raise InputError(f"unknown metric {name!r}; built in: {', '.join(BUILTIN_METRICS)}")
+        out[name] = BUILTIN_METRICS[name]
+    return out
+
+
+def _to(x, device):
+    if isinstance(x, Mapping):
+        return {k: _to(v, device) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to(v, device) for v in x)
+    return x.to(device) if hasattr(x, "to") else x
+
+
+# ------------------------------------------------------------------------------------ grids
+
+def grid_axes(directions: Directions, grid: Sequence[int], span=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The coordinates of the grid: ``span`` None (the directions' default range), a float s
+    (-s..s) or a pair (lo, hi); ``grid`` is (n,) in 1D or (nx, ny) in 2D."""
+    grid = tuple(int(g) for g in grid)
+    if len(grid) != directions.dims:
+        raise InputError(f"a {directions.dims}D landscape needs {directions.dims} grid size(s), got {grid}")
+    if any(g < 1 for g in grid) or math.prod(grid) > 10_000_000:
+        raise InputError(f"grid {grid}: sizes must be >= 1 and at most 10 million points in all")
+    if span is None:
+        lo, hi = directions.default_range
+    elif isinstance(span, (int, float)):
+        if not span > 0 or not math.isfinite(span):
+            raise InputError(f"span must be a positive number, got {span}")
+        lo, hi = -float(span), float(span)
+    else:
+        lo, hi = (float(v) for v in span)
+        if not hi > lo:
+            raise InputError(f"span ({lo}, {hi}): the upper end must exceed the lower")
+    x = np.linspace(lo, hi, grid[0])
+    y = np.linspace(lo, hi, grid[1]) if directions.dims == 2 else None
+    return x, y
+
+
+def auto_chunk(directions: Directions) -> int:
+    """A chunk size whose stacked weights stay under AUTO_CHUNK_BYTES."""
+    active = _active_names(directions)
+    per_point = sum(directions.origin[k].numel() * directions.origin[k].element_size() for k in active)
+    return int(max(1, min(MAX_AUTO_CHUNK, AUTO_CHUNK_BYTES // max(2 * per_point, 1))))
+
+
+def _active_names(directions: Directions) -> list[str]:
+    """Parameters that move on the grid (a non-zero component in some direction)."""
+    out = []
+    for k in directions.origin:
+        moving = bool(directions.d1[k].any())
+        if not moving and directions.d2 is not None:
+            moving = bool(directions.d2[k].any())
+        if moving:
+            out.append(k)
+    return out
+
+
+def compute_landscape(objective: Objective, directions: Directions, grid: Sequence[int] = (41, 41),
+                      span=None, chunk: int | None = None, out: str | Path | None = None,
+                      resume: bool = False, progress: bool = False, vectorize: bool | None = None,
+                      info: Mapping[str, Any] | None = None) -> LandscapeResult:
+    """Evaluate ``objective`` on the grid spanned by ``directions``.
+
+    ``grid``: (nx,) or (nx, ny); ``span``: see :func:`grid_axes`; ``chunk``: points evaluated
+    at once (default: as many as fit in AUTO_CHUNK_BYTES, at most 64); ``out``: a bundle path
+    the partial grid is saved to after every chunk (and the full one at the end); ``resume``:
+    continue the partial grid in ``out``; ``vectorize``: True (vmap), False (one call per
+    point) or None (vmap, falling back to single calls if the model does not support it);
+    ``info``: model/data description for the bundle (``{"model": {...}, "data": {...}}``).
+    Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
+    """
+    import torch
+
+    from .bundle import load_landscape, save_landscape
+
+    x, y = grid_axes(directions, grid, span)
+    shape = (len(x),) if y is None else (len(y), len(x))
+    names = list(objective.metrics)
+    chunk = int(chunk) if chunk else auto_chunk(directions)
+    if chunk < 1:
+        raise InputError(f"--chunk must be at least 1, got {chunk}")
+    device = objective.device
+    origin = {k: v.to(device) for k, v in directions.origin.items()}
+    d1 = {k: v.to(device) for k, v in directions.d1.items()}
+    d2 = {k: v.to(device) for k, v in directions.d2.items()} if directions.d2 is not None else None
+    active = _active_names(directions)
+    fixed = {k: v for k, v in origin.items() if k not in active}
+    own = dict(objective.model.named_parameters())
+    if set(origin) != set(own):
+        missing = next(iter(set(own) ^ set(origin)))
+        raise InputError(f"directions do not fit the model: parameter {missing!r} is in one but not the other")
+
+    result = LandscapeResult.empty(directions, x, y, names, objective.loss_name, info or {}, span)
+    result.meta["chunk"] = chunk
+    result.meta["device"] = str(device)
+    result.meta["data"] = {**result.meta.get("data", {}), "n": objective.n}
+    if out is not None and Path(out).exists():
+        previous = load_landscape(out)
+        if resume:
+            if previous.complete:
+                return previous
+            _check_resumable(previous, result)
+            result.loss[...] = previous.loss
+            result.done[...] = previous.done
+            for m in names:
+                result.metrics[m][...] = previous.metrics[m]
+            result.center_loss = previous.center_loss
+            result.center_metrics = dict(previous.center_metrics)
+        elif not previous.complete:
+            raise InputError(f"{out} holds a partial grid ({int(previous.done.sum())} of {previous.done.size} "
+                             "points); pass --resume to continue it, or delete it to start over")
+    if result.center_loss is None:
+        centre = objective.evaluate({**own, **origin})
+        result.center_loss = centre["loss"]
+        result.center_metrics = {m: centre[m] for m in names}
+
+    flat_x, flat_y = _flat_coords(x, y)
+    todo = np.flatnonzero(~result.done.reshape(-1))
+    mode = {"vectorize": vectorize}
+    bar = _progress(progress, len(todo), result.done.size)
+    try:
+        with bar as (prog, task):
+            for start in range(0, len(todo), chunk):
+                idx = todo[start:start + chunk]
+                values = _evaluate_chunk(objective, origin, d1, d2, active, fixed, own,
+                                         flat_x[idx], flat_y[idx] if flat_y is not None else None, mode)
+                values = np.where(np.isfinite(values), values, np.nan)
+                result.loss.reshape(-1)[idx] = values[:, 0]
+                for j, m in enumerate(names):
+                    result.metrics[m].reshape(-1)[idx] = values[:, 1 + j]
+                result.done.reshape(-1)[idx] = True
+                if out is not None and start + chunk < len(todo):
+                    save_landscape(result, out)
+                if prog is not None:
+                    prog.update(task, advance=len(idx))
+    except Exception as exc:
+        if _is_oom(exc):
+            kept = ""
+            if out is not None and result.done.any():
+                save_landscape(result, out)
+                kept = (f"; the {int(result.done.sum())} points done are kept in {out} "
+                        "(complete: false), continue with --resume")
+            raise InputError(f"out of memory evaluating {chunk} grid point(s) at once on {device}: "
+                             f"rerun with a smaller --chunk (e.g. --chunk {max(1, chunk // 4)}){kept}") from None
+        raise
+    result.complete = True
+    result.meta["vectorized"] = mode["vectorize"] is not False
+    if mode.get("fallback"):
+        result.meta["vectorize_fallback"] = mode["fallback"]
+    if directions.trajectory_weights is not None:
+        result.trajectory_loss = np.array(
+            [objective.evaluate({**own, **{k: v.to(device) for k, v in w.items()}})["loss"]
+             for w in directions.trajectory_weights], dtype=np.float64)
+        result.trajectory_loss[~np.isfinite(result.trajectory_loss)] = np.nan
+    if out is not None:
+        save_landscape(result, out)
+    return result
+
+
+def _flat_coords(x, y):
+    if y is None:
+        return x.copy(), None
+    xx, yy = np.meshgrid(x, y)  # (ny, nx): loss[j, i] is at (x[i], y[j])
+    return xx.reshape(-1), yy.reshape(-1)
+
+
+def _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode) -> np.ndarray:
+    import torch
+
+    dtype = next(iter(origin.values())).dtype
+    ax = torch.as_tensor(xs, dtype=dtype, device=objective.device)
+    ay = torch.as_tensor(ys, dtype=dtype, device=objective.device) if ys is not None else None
+
+    def stacked_weights():
+        out = {}
+        for k in active:
+            shape = (-1,) + (1,) * origin[k].dim()
+            w = origin[k].unsqueeze(0) + ax.to(origin[k].dtype).reshape(shape) * d1[k].unsqueeze(0)
+            if ay is not None:
+                w = w + ay.to(origin[k].dtype).reshape(shape) * d2[k].unsqueeze(0)
+            out[k] = w
+        return out
+
+    if mode["vectorize"] is not False:
+        try:
+            return objective.evaluate_stacked(stacked_weights(), {**own, **fixed})
+        except Exception as exc:  # vmap cannot run every model; fall back unless told not to
+            if _is_oom(exc) or mode["vectorize"] is True:
+                raise
+            mode["vectorize"] = False
+            mode["fallback"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    rows = []
+    for p in range(len(xs)):
+        params = {**own, **fixed}
+        for k in active:
+            w = origin[k] + float(xs[p]) * d1[k]
+            if ys is not None:
+                w = w + float(ys[p]) * d2[k]
+            params[k] = w
+        v = objective.evaluate(params)
+        rows.append([v["loss"], *(v[m] for m in objective.metrics)])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, MemoryError) or isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def _check_resumable(previous: LandscapeResult, current: LandscapeResult) -> None:
+    """The partial grid must come from the same settings; name the first that differs."""
+    for key in ("dims", "method", "grid", "loss", "metrics", "model", "data", "span"):
+        a, b = previous.meta.get(key), _jsonish(current.meta.get(key))
+        if a != b:
+            raise InputError(f"cannot resume: the partial grid has {key}={a!r}, this run {key}={b!r}; "
+                             "rerun with the same settings or delete the bundle")
+    da, db = previous.meta.get("direction", {}), _jsonish(current.meta.get("direction", {}))
+    for key in ("seed", "normalization", "ignore", "fingerprint"):
+        if da.get(key) != db.get(key):
+            raise InputError(f"cannot resume: the partial grid's directions differ ({key}: "
+                             f"{da.get(key)!r} vs {db.get(key)!r}); delete the bundle to start over")
+    if not np.allclose(previous.x, current.x) or (current.y is not None and not np.allclose(previous.y, current.y)):
+        raise InputError("cannot resume: the partial grid has other coordinates (grid or span differ)")
+
+
+def _jsonish(value):
+    import json
+
+    from ..bundle import to_jsonable
+
+    return json.loads(json.dumps(to_jsonable(value)))
+
+
+class _NoProgress:
+    def __enter__(self):
+        return None, None
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _RichProgress:
+    def __init__(self, todo, total):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("landscape"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False)
+        self.todo, self.total = todo, total
+
+    def __enter__(self):
+        self.progress.__enter__()
+        task = self.progress.add_task("grid", total=self.total, completed=self.total - self.todo)
+        return self.progress, task
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+
+def _progress(enabled: bool, todo: int, total: int):
+    return _RichProgress(todo, total) if enabled else _NoProgress()
