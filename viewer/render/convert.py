@@ -1,0 +1,191 @@
+"""Scene -> pygfx: one world object per Scene item, styled by the scene's theme.
+
+The Scene already holds the geometry (viewer.scene builds it once for both renderers); this
+module only maps each item to the matching pygfx object and material, sets up the camera so
+that it agrees with ``viewer.scene.projection`` (vertical fov, same clip planes), and keeps a
+map from world objects back to items for picking.
+
+Colours in the Scene are linear RGBA. pygfx treats vertex colours and the output of our own
+shaders as linear, but ``gfx.Color`` (backgrounds, text) as sRGB, hence ``from_physical``.
+
+Example::
+
+    >>> rendered = scene_to_pygfx(scene)
+    >>> renderer.render(rendered.scene, rendered.camera)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pygfx as gfx
+
+from hubscape.viewer.scene.model import Axes, Camera, Item, Labels, Lines, Mesh, Points, Ribbon, Scene
+from hubscape.viewer.scene.projection import clip_planes
+from hubscape.viewer.scene.themes import Theme, get_theme
+
+from .bloom import NeonBloomPass
+from .grid import neon_grid
+from .ribbon import RibbonMaterial
+
+_ANCHORS = {"left": "middle-left", "center": "middle-center", "right": "middle-right"}
+
+
+@dataclass(eq=False)
+class RenderedScene:
+    """The pygfx side of a Scene: world objects, camera, theme, and a pick map back to items."""
+
+    scene: gfx.Scene
+    camera: gfx.PerspectiveCamera
+    theme: Theme
+    source: Scene
+    transparent: bool = False
+    items: dict = field(default_factory=dict)  # id(world object) -> Item
+
+    def effect_passes(self) -> list:
+        """Post-processing for this theme (bloom in Tron, nothing in paper)."""
+        if self.theme.bloom_strength > 0:
+            return [NeonBloomPass(strength=self.theme.bloom_strength)]
+        return []
+
+    def pick_record(self, pick_info: dict) -> dict | None:
+        """The tooltip record of what a pygfx pick hit, or None for the floor/background."""
+        wobject = pick_info.get("world_object")
+        item = self.items.get(id(wobject)) if wobject is not None else None
+        if item is None or not item.pick:
+            return None
+        vertex = _picked_vertex(item, pick_info)
+        return pick_record(item, vertex)
+
+
+def pick_record(item: Item, vertex: int) -> dict:
+    """The ``pick`` dict that vertex ``vertex`` of ``item`` belongs to (docs/scene.md groups)."""
+    k = len(item.pick)
+    n = max(1, item.vertex_count())
+    index = min(k - 1, max(0, vertex) * k // n)
+    return {"item": item.name, **item.pick[index]}
+
+
+def _picked_vertex(item: Item, info: dict) -> int:
+    if "vertex_index" in info:
+        return int(info["vertex_index"])
+    if "face_index" in info and getattr(item, "indices", None) is not None:
+        face = min(int(info["face_index"]), len(item.indices) - 1)
+        return int(item.indices[face][0])
+    return 0
+
+
+def set_camera(camera: gfx.PerspectiveCamera, view: Camera, width: int, height: int) -> None:
+    """Place a pygfx camera like ``view`` for a width x height image (vertical fov)."""
+    aspect = width / height
+    # pygfx applies fov to the mean of width and height; convert from the vertical fov.
+    half = math.tan(math.radians(view.fov) / 2.0) * (1.0 + aspect) / 2.0
+    camera.fov = math.degrees(2.0 * math.atan(half))
+    camera.aspect = aspect
+    camera.maintain_aspect = False
+    camera.depth_range = clip_planes(view)
+    camera.local.position = tuple(float(v) for v in view.eye)
+    camera.look_at(tuple(float(v) for v in view.target))
+
+
+def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool = False,
+                   size: tuple[int, int] = (1600, 1000)) -> RenderedScene:
+    """Build the pygfx scene graph of ``scene`` (theme overrides ``scene.theme``)."""
+    look = get_theme(theme or scene.theme)
+    root = gfx.Scene()
+    rendered = RenderedScene(scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene,
+                             transparent=transparent)
+    if not transparent:
+        root.add(gfx.Background.from_color(_srgb(look.background)))
+    root.add(gfx.AmbientLight(intensity=0.55))
+    headlight = gfx.DirectionalLight(intensity=2.2)
+    headlight.local.position = (0.3, 0.6, 1.0)
+    rendered.camera.add(headlight)
+    root.add(rendered.camera)
+    if scene.grid is not None:
+        root.add(neon_grid(scene.grid.size, scene.grid.spacing, scene.grid.y, look.grid_color, look.fog_density))
+    for item in scene.items:
+        for wobject in _ITEM_BUILDERS[item.kind](item, look):
+            rendered.items[id(wobject)] = item
+            root.add(wobject)
+    set_camera(rendered.camera, scene.camera, *size)
+    return rendered
+
+
+def _srgb(color) -> gfx.Color:
+    r, g, b, a = (float(c) for c in color)
+    return gfx.Color.from_physical(r, g, b, a)
+
+
+def _mesh(item: Mesh, look: Theme) -> list:
+    geometry = gfx.Geometry(positions=item.positions, normals=item.normals, indices=item.indices,
+                            colors=item.colors)
+    kwargs = dict(color_mode="vertex", side="both", wireframe=item.wireframe,
+                  opacity=item.opacity, alpha_mode="blend" if item.opacity < 1 else "solid")
+    if item.emissive >= 0.5:
+        material = gfx.MeshBasicMaterial(**kwargs)
+    else:
+        material = gfx.MeshPhongMaterial(shininess=20, specular="#222", **kwargs)
+    return [gfx.Mesh(geometry, material)]
+
+
+def _ribbon(item: Ribbon, look: Theme) -> list:
+    geometry = gfx.Geometry(positions=item.positions, normals=item.normals, texcoords=item.uv,
+                            indices=item.indices)
+    alpha = "blend" if item.color[3] < 1 else "solid"
+    material = RibbonMaterial(color=item.color, glow=item.glow * look.glow, alpha_mode=alpha)
+    return [gfx.Mesh(geometry, material)]
+
+
+def _points(item: Points, look: Theme) -> list:
+    geometry = gfx.Geometry(positions=item.positions, colors=item.colors, sizes=item.sizes)
+    material = gfx.PointsMaterial(color_mode="vertex", size_mode="vertex", size_space="screen", aa=True,
+                                  alpha_mode="blend")
+    return [gfx.Points(geometry, material)]
+
+
+def _lines(item: Lines, look: Theme) -> list:
+    geometry = gfx.Geometry(positions=item.positions, colors=item.colors)
+    material = gfx.LineSegmentMaterial(thickness=item.width, color_mode="vertex", aa=True, alpha_mode="blend")
+    return [gfx.Line(geometry, material)]
+
+
+def _text(text: str, position, size: float, color, anchor: str) -> gfx.Text:
+    material = gfx.TextMaterial(color=_srgb(color), aa=True, alpha_mode="blend")
+    label = gfx.Text(text=text, font_size=size, screen_space=True, anchor=_ANCHORS[anchor], material=material)
+    label.local.position = tuple(float(v) for v in position)
+    return label
+
+
+def _labels(item: Labels, look: Theme) -> list:
+    return [_text(text, pos, item.size, item.color, item.anchor) for text, pos in zip(item.texts, item.positions)]
+
+
+def _axes(item: Axes, look: Theme) -> list:
+    """Axis lines, tick marks, tick labels and titles, in the theme's axis and text colours."""
+    segments = [[item.origin, end] for end in item.ends]
+    labels = []
+    span = float(np.max(np.linalg.norm(item.ends - item.origin, axis=1))) or 1.0
+    tick = 0.015 * span
+    for t in item.ticks:
+        p = np.asarray(t["position"], np.float32)
+        offset = np.array([0.0, -tick, 0.0] if t["axis"] != 1 else [-tick, 0.0, 0.0], np.float32)
+        segments.append([p, p + offset])
+        anchor = "right" if t["axis"] == 1 else "center"
+        labels.append(_text(t["label"], p + 3 * offset, 12, look.text_color, anchor))
+    for axis, title in enumerate(item.titles):
+        if title:
+            direction = item.ends[axis] - item.origin
+            direction = direction / (np.linalg.norm(direction) or 1.0)
+            labels.append(_text(title, item.ends[axis] + 0.06 * span * direction, 14, look.text_color, "center"))
+    positions = np.asarray(segments, np.float32).reshape(-1, 3)
+    colors = np.tile(np.asarray(look.axis_color, np.float32), (positions.shape[0], 1))
+    line = gfx.Line(gfx.Geometry(positions=positions, colors=colors),
+                    gfx.LineSegmentMaterial(thickness=1.5, color_mode="vertex", aa=True))
+    return [line, *labels]
+
+
+_ITEM_BUILDERS = {"mesh": _mesh, "ribbon": _ribbon, "points": _points, "lines": _lines,
+                  "labels": _labels, "axes": _axes}
