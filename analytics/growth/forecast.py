@@ -1,0 +1,82 @@
+"""Forecasts of c(t) beyond the data with an uncertainty band, and backtests of them.
+
+The band is the central interval (90% by default) of c(t) over parameter draws from the
+fit's normal approximation N(params, cov) (kept inside the parameter bounds), floored at the
+count already observed (a cumulative count never falls). It covers the uncertainty of the
+curve, not the month-to-month noise of new counts. Without a covariance there is no band
+(NaN), and a non-identifiable fit gets the wide band its covariance implies.
+
+    >>> fc = forecast(fit, series, horizon=12)
+    >>> fc.t, fc.mean, fc.lo, fc.hi
+    >>> bt = backtest(series, k=12)          # fit months 1-12, predict the rest
+    >>> bt.mape, bt.rmse
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from hubscape.analytics.errors import InputError
+from hubscape.analytics.growth import model as wsb
+from hubscape.analytics.growth.lsq import fit_lsq, parameter_bounds
+from hubscape.analytics.growth.results import Backtest, FitResult, Forecast
+from hubscape.analytics.growth.series import GrowthSeries, _cumulate
+
+
+def forecast_times(series: GrowthSeries, horizon: int) -> np.ndarray:
+    """The ends of the ``horizon`` periods after the last complete one."""
+    last = math.floor(series.observed_until + 1e-9)
+    return np.arange(last + 1, last + horizon + 1, dtype=float)
+
+
+def forecast(fit: FitResult, series: GrowthSeries, horizon: int = 12, level: float = 0.9,
+             n_draws: int = 2000, seed: int = 0) -> Forecast:
+    """c(t) for the next ``horizon`` periods with a ``level`` band from parameter draws."""
+    if horizon < 1:
+        raise InputError(f"the forecast horizon must be at least 1 period, got {horizon}")
+    t = forecast_times(series, horizon)
+    nan = np.full(t.shape, np.nan)
+    if not np.all(np.isfinite(fit.params)):
+        return Forecast(t=t, mean=nan, lo=nan.copy(), hi=nan.copy(), level=level)
+    mean = fit.curve(t)
+    if not np.all(np.isfinite(fit.cov)):
+        return Forecast(t=t, mean=mean, lo=nan, hi=nan.copy(), level=level)
+    bounds = parameter_bounds(series.observed_until)
+    rng = np.random.default_rng(seed)
+    draws = rng.multivariate_normal(fit.params, fit.cov, size=n_draws, method="eigh")
+    draws = np.clip(draws, bounds[:, 0], bounds[:, 1])
+    with np.errstate(over="ignore"):
+        curves = wsb.cumulative(t[None, :], draws[:, :1], draws[:, 1:2], draws[:, 2:], fit.m)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(curves, [tail, 1.0 - tail], axis=0)
+    floor = float(series.count[-1])
+    return Forecast(t=t, mean=mean, lo=np.maximum(lo, floor), hi=np.maximum(hi, floor), level=level)
+
+
+def truncate(series: GrowthSeries, k: int) -> GrowthSeries:
+    """The series as it was at the end of period ``k`` (children after it removed)."""
+    events = series.events[series.events <= k]
+    t, count = _cumulate(events, float(k))
+    return replace(series, t=t, count=count, events=events, observed_until=float(k), notes=list(series.notes))
+
+
+def backtest(series: GrowthSeries, k: int, m: float = wsb.DEFAULT_M, fitter=fit_lsq) -> Backtest:
+    """Fit the first ``k`` periods with ``fitter`` and score its prediction of the rest.
+
+    MAPE is over the held-out periods with a nonzero count; RMSE over all held-out periods.
+    """
+    if not 1 <= k < series.observed_until - 1:
+        raise InputError(f"{series.model}: a backtest needs 1 <= k < {math.floor(series.observed_until)} "
+                         f"(the observed {series.unit}s minus one), got k={k}")
+    fit = fitter(truncate(series, k), m=m)
+    held = series.t > k
+    t, observed = series.t[held], series.count[held]
+    predicted = fit.curve(t)
+    err = predicted - observed
+    nz = observed > 0
+    mape = float(np.mean(np.abs(err[nz]) / observed[nz])) if nz.any() else math.nan
+    return Backtest(k=k, t=t, observed=observed, predicted=predicted, mape=mape,
+                    rmse=float(np.sqrt(np.mean(err ** 2))))

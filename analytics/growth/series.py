@@ -1,0 +1,196 @@
+"""From a model tree to a growth series: cumulative children per period since release.
+
+The Hub's data has defects that a growth fit must survive; each is handled by one stated
+rule, counted, and explained in ``GrowthSeries.notes``:
+
+- **Creation-date floor.** Repositories older than 2022-03-02 carry the Hub's floor date
+  (``tree.CREATED_AT_FLOOR``). A base dated within a day of the floor (or with no date) has its
+  release taken from the earliest dated child (``release_source = "earliest child"``).
+- **Children dated before their base** (re-uploaded bases, floored children) are kept: they
+  are counted in period 1, and their event age is set to half a period (an age <= 0 has no
+  likelihood under the model).
+- **Missing dates**: such children are left out of the series and counted.
+- **Duplicate child ids**: counted once, at the earliest date.
+- **Children with several bases**: counted in full for this base, and counted.
+- **Truncated listings** (``tree.truncated``, or a listing of exactly a known cap such as 300
+  or 3,000): the series is a lower bound; flagged.
+
+Periods have a fixed length (a month is 365.25/12 days), and period ``k`` covers ages
+``((k-1)L, kL]``. The series holds the count at the end of every complete period, plus the
+count at the snapshot time when the last period is incomplete (a fractional ``t``)::
+
+    >>> trees = read_children_csv("hf_finetune_children_by_base.csv")
+    >>> s = build_series(trees[0], unit="month")
+    >>> s.t[:3], s.count[:3], s.notes
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from hubscape.analytics.errors import InputError
+from hubscape.analytics.growth.tree import CREATED_AT_FLOOR, ModelTree, looks_truncated
+
+#: Length of each period unit in days.
+PERIOD_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
+
+#: A base created within this long after the Hub's floor carries the floor date, not its own.
+FLOOR_TOLERANCE = timedelta(days=1)
+
+_SECONDS_PER_DAY = 86400.0
+
+
+@dataclass
+class GrowthSeries:
+    """The observed growth of one base model's tree, with a report of the data's quality."""
+
+    model: str
+    unit: str
+    t: np.ndarray
+    """Period ends 1, 2, ..., K and, if the last period is incomplete, the snapshot age."""
+    count: np.ndarray
+    """Cumulative number of children at each ``t``."""
+    events: np.ndarray
+    """Ages of the children at creation in ``unit``, sorted, all > 0 (see the module rules)."""
+    observed_until: float
+    """Age at the end of observation (the snapshot) in ``unit``."""
+    release_date: datetime
+    release_source: str
+    """"hub created_at", "earliest child" or "user"."""
+    snapshot: datetime | None = None
+    relations: tuple[str, ...] = ("finetune",)
+    source: str = ""
+    n_listed: int = 0
+    n_missing_dates: int = 0
+    n_duplicates: int = 0
+    n_before_release: int = 0
+    n_multi_base: int = 0
+    floor_dated: bool = False
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_events(self) -> int:
+        """Number of dated children in the series."""
+        return int(self.events.size)
+
+    @property
+    def periods(self) -> np.ndarray:
+        """The 1-based period index of each point of the series (the last may be partial)."""
+        return np.ceil(self.t - 1e-9).astype(int)
+
+    def with_unit(self, unit: str) -> "GrowthSeries":
+        """The same data counted in another period unit."""
+        if unit == self.unit:
+            return self
+        scale = PERIOD_DAYS[self.unit] / PERIOD_DAYS[_check_unit(unit)]
+        events = self.events * scale
+        t, count = _cumulate(events, self.observed_until * scale)
+        return GrowthSeries(**{**self.__dict__, "unit": unit, "t": t, "count": count, "events": events,
+                               "observed_until": self.observed_until * scale, "notes": list(self.notes)})
+
+
+def _check_unit(unit: str) -> str:
+    if unit not in PERIOD_DAYS:
+        raise InputError(f"unknown period unit {unit!r}; expected one of {', '.join(PERIOD_DAYS)}")
+    return unit
+
+
+def _cumulate(events: np.ndarray, observed_until: float) -> tuple[np.ndarray, np.ndarray]:
+    complete = int(np.floor(observed_until + 1e-9))
+    t = np.arange(1, complete + 1, dtype=float)
+    if observed_until - complete > 1e-6 or complete == 0:
+        t = np.append(t, observed_until)
+    count = np.searchsorted(events, t, side="right").astype(float)
+    return t, count
+
+
+def _children(n: int) -> str:
+    return f"{n} child" if n == 1 else f"{n} children"
+
+
+def is_floor_dated(created_at: datetime | None) -> bool:
+    """True if ``created_at`` is the Hub's creation-date floor (or within a day after it)."""
+    return created_at is not None and created_at <= CREATED_AT_FLOOR + FLOOR_TOLERANCE
+
+
+def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...] | None = None,
+                 release_date: datetime | None = None) -> GrowthSeries:
+    """The cumulative count of ``tree``'s children per ``unit`` since the base's release.
+
+    ``relations`` picks the children to count (default: every relation the tree lists);
+    ``release_date`` overrides the release date (``release_source = "user"``). Raises
+    InputError if the model has no dated children.
+    """
+    _check_unit(unit)
+    period = PERIOD_DAYS[unit] * _SECONDS_PER_DAY
+    relations = tuple(relations or tree.relations)
+    model = tree.base.id
+    notes: list[str] = []
+
+    listed = [c for c in tree.children if c.relation in relations]
+    if not listed:
+        raise InputError(f"{model} has no children listed as {', '.join(relations)}; there is no growth to fit")
+    earliest: dict[str, datetime | None] = {}
+    n_duplicates = 0
+    for child in listed:
+        if child.id in earliest:
+            n_duplicates += 1
+            known = earliest[child.id]
+            if child.created_at is not None and (known is None or child.created_at < known):
+                earliest[child.id] = child.created_at
+        else:
+            earliest[child.id] = child.created_at
+    n_multi_base = len({c.id for c in listed if len(c.base_models) > 1})
+    dates = sorted(d for d in earliest.values() if d is not None)
+    n_missing = sum(1 for d in earliest.values() if d is None)
+    if not dates:
+        raise InputError(f"{model}: none of its {len(earliest)} children has a creation date; there is no growth to fit")
+
+    base_date = tree.base.created_at
+    floor_dated = is_floor_dated(base_date)
+    if release_date is not None:
+        release, release_source = release_date, "user"
+    elif base_date is None or floor_dated:
+        release, release_source = dates[0], "earliest child"
+        why = "has no creation date" if base_date is None else \
+            f"carries the Hub's creation-date floor ({base_date:%Y-%m-%d %H:%M:%S}), so its real release is earlier"
+        notes.append(f"the base {why}; ages count from its earliest dated child ({dates[0]:%Y-%m-%d})")
+    else:
+        release, release_source = base_date, "hub created_at"
+
+    ages = np.array([(d - release).total_seconds() / period for d in dates])
+    snapshot = tree.taken_at
+    if snapshot is not None:
+        observed_until = max((snapshot - release).total_seconds() / period, float(ages[-1]))
+    else:
+        observed_until = float(ages[-1])
+        notes.append("the snapshot time is unknown; observation ends at the latest child")
+    if observed_until <= 0:
+        raise InputError(f"{model}: every dated child is dated at or before the release; there is no growth to fit")
+    n_before = int(np.sum(ages < 0))
+    if n_before:
+        notes.append(f"{_children(n_before)} dated before the release (down to {ages.min():.2f} {unit}s) "
+                     f"counted in {unit} 1")
+    events = np.sort(np.where(ages <= 0, 0.5 * min(1.0, observed_until), ages))
+    t, count = _cumulate(events, observed_until)
+
+    if n_missing:
+        notes.append(f"{n_missing} of {len(earliest)} children have no creation date and are left out")
+    if n_duplicates:
+        notes.append(f"{n_duplicates} duplicate child listings counted once")
+    if n_multi_base:
+        notes.append(f"{_children(n_multi_base)} listing several base models counted in full here")
+    truncated = any(tree.truncated.get(r, False) for r in relations) or looks_truncated(len(listed))
+    if truncated:
+        notes.append(f"the listing ({len(listed)} children) looks truncated by a page cap: counts are a lower bound")
+    return GrowthSeries(
+        model=model, unit=unit, t=t, count=count, events=events, observed_until=observed_until,
+        release_date=release, release_source=release_source, snapshot=snapshot, relations=relations,
+        source=tree.source, n_listed=len(listed), n_missing_dates=n_missing, n_duplicates=n_duplicates,
+        n_before_release=n_before, n_multi_base=n_multi_base, floor_dated=floor_dated,
+        truncated=truncated, notes=notes,
+    )
