@@ -109,6 +109,7 @@ def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool 
     for item in scene.items:
         for wobject in _ITEM_BUILDERS[item.kind](item, look):
             rendered.items[id(wobject)] = item
+            wobject.material.pick_write = bool(item.pick) and not isinstance(wobject, gfx.Text)
             root.add(wobject)
     set_camera(rendered.camera, scene.camera, *size)
     return rendered
