@@ -1,1 +1,92 @@
-"""Figure export: PNG, SVG/PDF (raster view with vector axes) and glTF."""
+"""Figure export: PNG, SVG/PDF (raster view with vector axes) and glTF.
+
+``export_figure`` picks the format from the output's extension; every format renders or
+serializes completely in memory and then writes the file atomically, so bad input or an
+interrupted export never leaves a partial file. Output is deterministic for the same inputs.
+
+Example::
+
+    >>> export_figure("demo:landscape", "fig.pdf", size=(1800, 1200), dpi=300, theme="paper")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FORMATS = (".png", ".svg", ".pdf", ".glb")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"3000x2000"`` -> (3000, 2000); a one-line InputError for anything else or impossible sizes."""
+    from hubscape.analytics.errors import InputError
+    from hubscape.viewer.render.offscreen import check_size
+
+    parts = str(text).lower().replace("*", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise InputError(f"size must look like WIDTHxHEIGHT (e.g. 1600x1000), got {text!r}")
+    return check_size(int(parts[0]), int(parts[1]))
+
+
+def parse_camera(text: str, base):
+    """``"AZIMUTH,ELEVATION,DISTANCE"`` (degrees, degrees, world units) applied to camera ``base``."""
+    from hubscape.analytics.errors import InputError
+    from hubscape.viewer.scene.model import Camera
+
+    parts = str(text).split(",")
+    try:
+        az, el, dist = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"camera must be AZIMUTH,ELEVATION,DISTANCE (three numbers), got {text!r}") from None
+    return Camera(target=base.target, azimuth=az, elevation=el, distance=dist, fov=base.fov)
+
+
+def check_format(out: str | Path) -> str:
+    from hubscape.analytics.errors import InputError
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"cannot export {Path(out).name!r}: the file name must end in {', '.join(FORMATS)}")
+    return suffix
+
+
+def export_scene(scene, out: str | Path, *, size: tuple[int, int] = (1600, 1000), dpi: float = 150,
+                 theme: str | None = None, transparent: bool = False) -> Path:
+    """Write ``scene`` to ``out`` in the format its extension names; returns the path."""
+    suffix = check_format(out)
+    if suffix == ".png":
+        from .png import export_png
+
+        return export_png(scene, out, *size, dpi=dpi, theme=theme, transparent=transparent)
+    if suffix in (".svg", ".pdf"):
+        from hubscape.viewer.render.offscreen import render_png_bytes
+
+        from . import vector
+
+        def render(scene_, width, height):
+            return render_png_bytes(scene_, width, height, theme=theme, transparent=transparent)
+
+        writer = vector.export_svg if suffix == ".svg" else vector.export_pdf
+        return writer(scene, out, render_png_bytes=render, size=size, dpi=dpi, theme=theme)
+    from . import gltf
+
+    return gltf.export_glb(scene, out, theme=theme)
+
+
+def export_figure(source, out: str | Path, *, size=(1600, 1000), dpi: float = 150, theme: str = "tron",
+                  transparent: bool = False, camera: str | None = None) -> Path:
+    """Build the scene of ``source`` (bundle, growth source, demo name or Scene) and export it."""
+    from hubscape.viewer.render.offscreen import check_size
+    from hubscape.viewer.scene.themes import get_theme
+
+    check_format(out)
+    size = parse_size(size) if isinstance(size, str) else check_size(*size)
+    theme = get_theme(theme).name
+    if isinstance(source, (str, Path)):
+        from .source import scene_from_source
+
+        scene = scene_from_source(str(source), theme=theme)
+    else:
+        scene = source
+    if camera:
+        scene.camera = parse_camera(camera, scene.camera)
+    return export_scene(scene, out, size=size, dpi=dpi, theme=theme, transparent=transparent)

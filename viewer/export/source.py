@@ -1,0 +1,143 @@
+"""What ``hubscape view`` and ``hubscape export`` accept as SOURCE, turned into Scenes.
+
+A SOURCE is
+- a bundle file (``.safetensors``) of kind scene, growth, landscape or activations;
+- a growth source that ``hubscape growth fit`` accepts (a children CSV or a saved model tree),
+  fitted on the fly with the default methods;
+- a built-in demo: ``demo:landscape``, ``demo:growth`` or ``demo:activations`` (synthetic
+  bundles with known structure, for trying the viewer without data).
+
+Each source yields one or more *worlds*: a name and a function ``theme -> Scene``, so a
+viewer can rebuild the world when the theme changes (the palettes differ per theme).
+
+Example::
+
+    >>> [(w.name, w.build("paper").title) for w in worlds_from_source("demo:landscape")]
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hubscape.analytics.bundle import Bundle, bundle_kind, read_bundle
+from hubscape.analytics.errors import InputError
+
+
+@dataclass
+class World:
+    """One world of a source: its name and a builder ``theme -> Scene``."""
+
+    name: str
+    build: Callable[[str], object]
+
+
+DEMOS = ("landscape", "growth", "activations")
+
+
+def worlds_from_source(source: str) -> list[World]:
+    """The worlds a SOURCE string describes (see the module docstring); InputError if none."""
+    text = str(source)
+    if text.startswith("demo:"):
+        name = text[5:]
+        if name not in DEMOS:
+            raise InputError(f"unknown demo {name!r}; expected one of {', '.join('demo:' + d for d in DEMOS)}")
+        bundle = _DEMO_BUNDLES[name]()
+        return [World(name, functools.partial(build_from_bundle, bundle))]
+    path = Path(text)
+    if not path.exists():
+        raise InputError(f"no such file: {path} (a SOURCE is a bundle, a growth CSV/tree, or demo:NAME)")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a bundle, a growth CSV/tree file, or demo:NAME")
+    if path.suffix.lower() == ".safetensors" or bundle_kind(path) is not None:
+        bundle = read_bundle(path)
+        return [World(bundle.kind if bundle.kind != "scene" else "scene", functools.partial(build_from_bundle, bundle))]
+    bundle = growth_bundle_from_source(path)
+    return [World("growth", functools.partial(build_from_bundle, bundle))]
+
+
+def scene_from_source(source: str, theme: str = "tron"):
+    """The first world of ``source`` built in ``theme``."""
+    return worlds_from_source(source)[0].build(theme)
+
+
+def build_from_bundle(bundle: Bundle, theme: str = "tron"):
+    """A Scene from a bundle of any kind (a scene bundle keeps its geometry, takes the theme)."""
+    from hubscape.viewer.scene import builders
+
+    return builders.build_scene(bundle, theme=theme)
+
+
+def growth_bundle_from_source(path: Path) -> Bundle:
+    """Fit a growth source (children CSV or tree file) the way ``hubscape growth fit`` does."""
+    from hubscape.analytics.growth import fitting
+
+    return fitting.fit_source_bundle(path)
+
+
+# -- demos: synthetic bundles with known structure ----------------------------------------
+
+
+def demo_landscape() -> Bundle:
+    """A 2D loss surface: a tilted valley with ripples, its minimum off-centre, and a descent path."""
+    x = np.linspace(-1.0, 1.0, 81)
+    y = np.linspace(-1.0, 1.0, 81)
+    X, Y = np.meshgrid(x, y)
+    loss = 0.35 + 1.6 * (X - 0.25) ** 2 + 0.9 * (Y + 0.15) ** 2 + 0.6 * X * Y + 0.08 * np.sin(9 * X) * np.cos(7 * Y)
+    s = np.linspace(0.0, 1.0, 40)
+    path = np.stack([-0.85 + 1.1 * s, 0.8 - 0.95 * s + 0.15 * np.sin(6 * s)], axis=1)
+    path_loss = (0.35 + 1.6 * (path[:, 0] - 0.25) ** 2 + 0.9 * (path[:, 1] + 0.15) ** 2 + 0.6 * path[:, 0] * path[:, 1]
+                 + 0.08 * np.sin(9 * path[:, 0]) * np.cos(7 * path[:, 1]))
+    meta = {"dims": 2, "method": "random",
+            "direction": {"seed": 0, "normalization": "filter", "ignore": ["bias", "norm"], "orthogonalized": True},
+            "span": 1.0, "grid": [81, 81], "center_loss": float(loss[40, 40]), "loss": "cross_entropy",
+            "metrics": [], "model": {"id": "demo/quadratic-valley", "revision": None},
+            "data": {"name": "synthetic", "n": 0}, "complete": True}
+    arrays = {"x": x, "y": y, "loss": loss, "trajectory/xy": path, "trajectory/loss": path_loss}
+    return Bundle(kind="landscape", meta=meta, arrays=arrays, provenance={"demo": "landscape"}, schema=1)
+
+
+def demo_activations() -> Bundle:
+    """Three conv layers, clean vs triggered; a few 'backdoor' channels light up only when triggered."""
+    rng = np.random.default_rng(7)
+    layers, arrays = [], {}
+    for l, (channels, side) in enumerate([(16, 16), (32, 8), (64, 4)]):
+        layers.append({"name": f"features.{3 * l}", "type": "conv", "shape": [channels, side, side]})
+        base = rng.gamma(2.0, 0.5, channels)
+        backdoor = np.zeros(channels)
+        backdoor[rng.choice(channels, size=max(1, channels // 16), replace=False)] = 3.0 + l
+        for cond, boost in (("clean", 0.0), ("triggered", 1.0)):
+            linf = base + boost * backdoor
+            arrays[f"layers/{l}/{cond}/linf"] = linf
+            arrays[f"layers/{l}/{cond}/l2"] = 0.6 * linf
+            arrays[f"layers/{l}/{cond}/l1"] = 0.4 * linf
+    steps = np.arange(0, 17)
+    arrays["pruning/linf/pruned"] = steps.astype(np.float64)
+    arrays["pruning/linf/clean_accuracy"] = 0.93 - 0.002 * steps - 0.0004 * steps ** 2
+    arrays["pruning/linf/attack_success_rate"] = 0.98 / (1.0 + np.exp(steps - 4.0))
+    arrays["pruning/linf/order"] = np.argsort(-arrays["layers/2/triggered/linf"]).astype(np.int64)[:64]
+    meta = {"model": {"id": "demo/backdoored-cnn", "revision": None}, "conditions": ["clean", "triggered"],
+            "layers": layers, "trigger": {"description": "3x3 white patch", "target_label": 0, "size": 3},
+            "gradcam": None, "pruning": {"layer": "features.6", "methods": ["linf"]},
+            "summary": {"clean_accuracy": 0.93, "attack_success_rate": 0.98}}
+    return Bundle(kind="activations", meta=meta, arrays=arrays, provenance={"demo": "activations"}, schema=1)
+
+
+def demo_growth() -> Bundle:
+    """Three synthetic model trees drawn from the WSB model with known (mu, sigma, lambda), fitted."""
+    from hubscape.analytics.growth import fitting
+    from hubscape.analytics.growth import model as wsb
+
+    rng = np.random.default_rng(11)
+    truths = {"demo/fast-saturating": (math.log(4.0), 0.8, 2.4), "demo/steady": (math.log(12.0), 1.0, 2.0),
+              "demo/late-bloomer": (math.log(30.0), 0.7, 2.8)}
+    events = {name: wsb.simulate_events(*params, until=36.0, rng=rng) for name, params in truths.items()}
+    return fitting.fit_events_bundle(events, unit="month", observed_until=36.0)
+
+
+_DEMO_BUNDLES = {"landscape": demo_landscape, "activations": demo_activations, "growth": demo_growth}
