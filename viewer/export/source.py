@@ -75,9 +75,19 @@ def build_from_bundle(bundle: Bundle, theme: str = "tron"):
 
 def growth_bundle_from_source(path: Path) -> Bundle:
     """Fit a growth source (children CSV or tree file) the way ``hubscape growth fit`` does."""
-    from hubscape.analytics.growth import fitting
+    from hubscape.analytics.growth.sources import load_series
 
-    return fitting.fit_source_bundle(path)
+    return growth_bundle(load_series([path]), source=str(path))
+
+
+def growth_bundle(series: list, source: str, horizon: int = 12) -> Bundle:
+    """An in-memory growth bundle of least-squares fits and forecasts of ``series``."""
+    from hubscape.analytics.bundle import to_jsonable
+    from hubscape.analytics.growth.analysis import analyze
+    from hubscape.analytics.growth.growth_bundle import encode_results
+
+    arrays, meta = encode_results([analyze(s, methods=("lsq",), horizon=horizon) for s in series], horizon)
+    return Bundle(kind="growth", meta=to_jsonable(meta), arrays=arrays, provenance={"sources": [source]}, schema=1)
 
 
 # -- demos: synthetic bundles with known structure ----------------------------------------
@@ -129,15 +139,25 @@ def demo_activations() -> Bundle:
 
 
 def demo_growth() -> Bundle:
-    """Three synthetic model trees drawn from the WSB model with known (mu, sigma, lambda), fitted."""
-    from hubscape.analytics.growth import fitting
+    """Three synthetic model trees drawn from the WSB model with known (mu, sigma, lambda), then fitted."""
+    import datetime as dt
+
     from hubscape.analytics.growth import model as wsb
+    from hubscape.analytics.growth.series import GrowthSeries
 
     rng = np.random.default_rng(11)
     truths = {"demo/fast-saturating": (math.log(4.0), 0.8, 2.4), "demo/steady": (math.log(12.0), 1.0, 2.0),
-              "demo/late-bloomer": (math.log(30.0), 0.7, 2.8)}
-    events = {name: wsb.simulate_events(*params, until=36.0, rng=rng) for name, params in truths.items()}
-    return fitting.fit_events_bundle(events, unit="month", observed_until=36.0)
+              "demo/late-bloomer": (math.log(24.0), 0.6, 2.8)}
+    until, series = 36.0, []
+    t = np.arange(1.0, until + 1.0)
+    for name, params in truths.items():
+        events = np.sort(wsb.simulate_events(*params, until=until, rng=rng))
+        count = np.searchsorted(events, t, side="right").astype(float)
+        series.append(GrowthSeries(model=name, unit="month", t=t, count=count, events=events, observed_until=until,
+                                   release_date=dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc),
+                                   release_source="user", source="demo:growth",
+                                   notes=[f"simulated with mu={params[0]:.3f}, sigma={params[1]}, lambda={params[2]}"]))
+    return growth_bundle(series, source="demo:growth")
 
 
 _DEMO_BUNDLES = {"landscape": demo_landscape, "activations": demo_activations, "growth": demo_growth}
