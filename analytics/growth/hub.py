@@ -306,7 +306,7 @@ class TreeCollector:
                     hit_limit = True
                     break
                 fresh.setdefault(record.id, record)
-                if progress and len(fresh) % 50 == 0:
+                if progress:
                     progress(ListingProgress(base_id, relation, len(fresh)))
         merged = dict(known)
         merged.update(fresh)  # newer listing data (downloads, likes) wins

@@ -1,23 +1,17 @@
 """Collecting model trees through the real HfApi against a fake Hub on 127.0.0.1.
 
-Only the HTTP server is fake: it answers /api/models and /api/models/<id> the way the Hub does
-(JSON shapes, ``expand`` filtering, ``sort=createdAt`` newest first, ``limit`` as page size,
-``Link: <...>; rel="next"`` pagination, X-Error-Code headers). huggingface_hub's pagination,
-parsing into ModelInfo and error classes, and all of hubscape's logic run for real.
+Only the HTTP server is fake (fake_hub.py answers the way the Hub does); huggingface_hub's
+pagination, parsing into ModelInfo and error classes, and all of hubscape's logic run for real.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import socket
-import subprocess
-import sys
-import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from huggingface_hub import HfApi
@@ -34,118 +28,19 @@ from hubscape.analytics.growth.hub import (
 )
 from hubscape.analytics.growth.tree import RELATIONS, load_tree
 
-FIXTURE = Path(__file__).parent / "fixtures" / "hub" / "meta-llama--Llama-2-7b.json"
 BASE = "meta-llama/Llama-2-7b"
-REPO = Path(__file__).resolve().parents[2]
 
 
-# --- the fake Hub ------------------------------------------------------------------------------
+def _load_fake_hub():
+    spec = importlib.util.spec_from_file_location("hubscape_fake_hub", Path(__file__).with_name("fake_hub.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class FakeHub:
-    """A tiny threaded HTTP server speaking the Hub's model API from in-memory JSON."""
-
-    def __init__(self, page_size: int = 10):
-        self.page_size = page_size
-        self.models: dict[str, dict] = {}
-        self.listings: dict[tuple[str, str], list[dict]] = {}
-        self.private: dict[str, str] = {}  # id -> the token that may read it
-        self.gated: set[str] = set()
-        self.failures: list[tuple[str, int, dict]] = []  # (path prefix, status, headers), served first
-        self.requests: list[tuple[str, dict]] = []
-        self._lock = threading.Lock()
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server API
-                hub._serve(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def load_fixture(self, path: Path = FIXTURE):
-        doc = json.loads(path.read_text())
-        info = doc["model_info"]
-        self.models[info["id"]] = info
-        for relation, items in doc["listings"].items():
-            self.listings[(relation, info["id"])] = copy.deepcopy(items)
-        return doc
-
-    def fail(self, path_prefix: str, *statuses: int, headers: dict | None = None):
-        for status in statuses:
-            self.failures.append((path_prefix, status, headers or {}))
-
-    def pages(self, relation: str | None = None) -> list[dict]:
-        """The listing requests served (one per page), optionally of one relation."""
-        out = []
-        for path, query in self.requests:
-            if path == "/api/models" and (relation is None or query.get("filter", [""])[0].split(":")[1] == relation):
-                out.append(query)
-        return out
-
-    # -- request handling --
-    def _serve(self, h: BaseHTTPRequestHandler):
-        parts = urlsplit(h.path)
-        query = parse_qs(parts.query)
-        with self._lock:
-            self.requests.append((parts.path, query))
-            failure = next((f for f in self.failures if parts.path.startswith(f[0])), None)
-            if failure is not None:
-                self.failures.remove(failure)
-        if failure is not None:
-            return self._send(h, failure[1], {"error": f"fake failure {failure[1]}"}, failure[2])
-        if parts.path == "/api/models":
-            return self._list(h, query)
-        if parts.path.startswith("/api/models/"):
-            return self._info(h, parts.path.removeprefix("/api/models/"), query)
-        return self._send(h, 404, {"error": "no route"})
-
-    def _expand(self, item: dict, query: dict) -> dict:
-        wanted = set(query.get("expand", []))
-        return {k: v for k, v in item.items() if k in ("_id", "id") or k in wanted}
-
-    def _info(self, h, model_id: str, query: dict):
-        if model_id in self.private and h.headers.get("Authorization") != f"Bearer {self.private[model_id]}":
-            return self._send(h, 401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
-        if model_id in self.gated:
-            return self._send(h, 403, {"error": "gated"}, {"X-Error-Code": "GatedRepo"})
-        if model_id not in self.models:
-            return self._send(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
-        return self._send(h, 200, self._expand(self.models[model_id], query))
-
-    def _list(self, h, query: dict):
-        _, relation, base = query["filter"][0].split(":", 2)
-        items = list(self.listings.get((relation, base), []))
-        if query.get("sort") == ["createdAt"]:
-            dated = sorted((i for i in items if "createdAt" in i), key=lambda i: i["createdAt"], reverse=True)
-            items = dated + [i for i in items if "createdAt" not in i]
-        size = int(query["limit"][0]) if "limit" in query else self.page_size
-        offset = int(query.get("cursor", ["0"])[0])
-        page = [self._expand(i, query) for i in items[offset : offset + size]]
-        headers = {}
-        if offset + size < len(items):
-            next_query = {k: v for k, v in query.items() if k != "cursor"} | {"cursor": [str(offset + size)]}
-            headers["Link"] = f'<{self.url}/api/models?{urlencode(next_query, doseq=True)}>; rel="next"'
-        return self._send(h, 200, page, headers)
-
-    def _send(self, h, status: int, body, headers: dict | None = None):
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            h.send_header(key, value)
-        h.end_headers()
-        h.wfile.write(data)
+fake_hub = _load_fake_hub()
+FakeHub = fake_hub.FakeHub
+FIXTURE = fake_hub.FIXTURE
 
 
 @pytest.fixture
@@ -224,6 +119,7 @@ def test_progress_reports_each_relation(hub, tmp_path):
     events: list[ListingProgress] = []
     make_collector(hub, tmp_path).collect(BASE, relations=("finetune", "merge"), progress=events.append)
     done = [(e.relation, e.listed) for e in events if e.done]
+    assert [e.listed for e in events if e.relation == "finetune" and not e.done] == list(range(1, 34))
     assert done == [(None, 0), ("finetune", 33), ("merge", 1)]
 
 
@@ -431,3 +327,87 @@ def test_bad_ids_and_relations_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="limit must be at least 1"):
         TreeCollector(limit=0)
     assert validate_relations(["merge", " finetune"]) == ("finetune", "merge")
+
+
+# --- hubscape growth fetch -------------------------------------------------------------------------
+
+
+def fetch_cli(*argv: str) -> int:
+    """Run ``hubscape growth fetch ARGV`` through the fetch parser as the growth group adds it."""
+    import argparse
+
+    from hubscape.viewer.cli import OneLineParser
+    from hubscape.viewer.commands.growth_fetch import add_fetch_parser
+
+    parser = OneLineParser(prog="hubscape growth")
+    add_fetch_parser(parser.add_subparsers(parser_class=OneLineParser))
+    args: argparse.Namespace = parser.parse_args(["fetch", *argv])
+    return args.func(args)
+
+
+@pytest.fixture
+def cli_hub(hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)  # honoured by hubscape's collector and huggingface_hub
+    return hub
+
+
+def test_fetch_one_model_to_a_file(cli_hub, tmp_path, capsys):
+    out = tmp_path / "out" / "llama.json"
+    assert fetch_cli(BASE, "--relation", "merge,finetune", "--out", str(out)) == 0
+    text = capsys.readouterr().out
+    cache = default_cache_dir() / tree_file_name(BASE)
+    assert "meta-llama/Llama-2-7b: finetune 33 (1 undated), merge 1; taken" in text
+    assert f"cached in {cache}" in text and f"wrote 1 tree to {out}" in text
+    written = load_tree(out)
+    assert written.relations == ("finetune", "merge") and len(written.children) == 34
+    assert load_tree(cache).children == written.children
+
+
+def test_fetch_several_models_to_a_folder_and_refresh(cli_hub, tmp_path, capsys):
+    cli_hub.models["meta-llama/Llama-2-13b"] = copy.deepcopy(cli_hub.models[BASE]) | {"id": "meta-llama/Llama-2-13b"}
+    out = tmp_path / "trees-out"
+    assert fetch_cli(BASE, "meta-llama/Llama-2-13b", "--out", str(out)) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["meta-llama--Llama-2-13b.json", "meta-llama--Llama-2-7b.json"]
+    assert "quantized 6 (1 undated)" in capsys.readouterr().out
+
+    cli_hub.requests.clear()
+    assert fetch_cli(BASE) == 0
+    assert cli_hub.requests == [] and "(from the cache; --refresh updates it)" in capsys.readouterr().out
+    assert fetch_cli(BASE, "--refresh") == 0
+    assert len(cli_hub.pages("finetune")) == 1  # incremental: the newest page meets the cache
+
+
+def test_fetch_limit_marks_truncation(cli_hub, capsys):
+    assert fetch_cli(BASE, "--relation", "finetune", "--limit", "12") == 0
+    assert "finetune 12 (truncated)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--relation", "finetune,forks"], "unknown relation 'forks'"),
+        (["--limit", "0"], "expected at least 1"),
+        (["--refresh", "--full-refresh"], "not allowed with argument"),
+    ],
+)
+def test_fetch_bad_arguments_exit_2_with_one_line(cli_hub, capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        fetch_cli(BASE, *argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert cli_hub.requests == []
+
+
+def test_fetch_unknown_model_leaves_nothing_behind(cli_hub, tmp_path):
+    out = tmp_path / "out.json"
+    with pytest.raises(HubError, match="nobody/nothing was not found"):
+        fetch_cli("nobody/nothing", "--out", str(out))
+    assert not out.exists() and not (default_cache_dir() / tree_file_name("nobody/nothing")).exists()
+
+
+def test_fetch_out_file_for_several_models_is_refused(cli_hub, tmp_path):
+    out = tmp_path / "one.json"
+    out.write_text("{}")
+    with pytest.raises(InputError, match="is a file, but 2 base models need a folder"):
+        fetch_cli(BASE, "meta-llama/Llama-2-13b", "--out", str(out))
+    assert cli_hub.requests == []
