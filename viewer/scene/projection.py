@@ -100,3 +100,34 @@ def depth(points: np.ndarray, camera: Camera) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     view = view_matrix(camera)
     return -(pts @ view[2, :3] + view[2, 3])
+
+
+def fit_camera(bounds: np.ndarray, azimuth: float = 35.0, elevation: float = 25.0, fov: float = 40.0,
+               aspect: float = 1.5, margin: float = 1.05) -> Camera:
+    """An orbit camera looking at the centre of ``bounds`` (2, 3) that keeps the whole box in view.
+
+    The bounding sphere must fit the narrower of the vertical fov and the horizontal fov at
+    ``aspect``, so the box stays in frame from any azimuth.
+    """
+    b = np.asarray(bounds, dtype=np.float64).reshape(2, 3)
+    centre = b.mean(axis=0)
+    radius = max(float(np.linalg.norm(b[1] - b[0])) / 2.0, 1e-6)
+    half_v = math.radians(fov) / 2.0
+    half_h = math.atan(math.tan(half_v) * aspect)
+    distance = margin * radius / math.sin(min(half_v, half_h))
+    return Camera(target=centre, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov)
+
+
+def bounds_of(items) -> np.ndarray:
+    """The (2, 3) box around the vertices of the items (axes: their origin and ends)."""
+    points = []
+    for item in items:
+        if item.kind == "axes":
+            points.append(np.vstack([item.origin[None], item.ends]))
+        elif getattr(item, "positions", None) is not None and item.positions.size:
+            points.append(item.positions)
+    if not points:
+        return np.array([[-5, 0, -5], [5, 5, 5]], np.float32)
+    allp = np.vstack(points).astype(np.float64)
+    allp = allp[np.isfinite(allp).all(axis=1)]
+    return np.stack([allp.min(axis=0), allp.max(axis=0)]).astype(np.float32)

@@ -1,0 +1,208 @@
+"""Geometry primitives in numpy: height-field surfaces, ribbons, bands, tiles, segments, normals.
+
+Each function returns one scene item (or its buffers) in world coordinates; the builders
+decide where things go. Nothing here knows about bundles or renderers.
+
+Example::
+
+    >>> rib = ribbon(np.array([[0, 0, 0], [1, 1, 0], [2, 1, 0]]), width=0.2, color=[0, 1, 1, 1])
+    >>> rib.positions.shape, rib.indices.shape
+    ((6, 3), (4, 3))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hubscape.analytics.errors import InputError
+
+from .model import Lines, Mesh, Ribbon
+
+
+def vertex_normals(positions: np.ndarray, indices: np.ndarray, fallback=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """Area-weighted unit vertex normals; vertices used by no triangle get ``fallback``."""
+    pos = np.asarray(positions, dtype=np.float64)
+    idx = np.asarray(indices, dtype=np.intp).reshape(-1, 3)
+    n = pos.shape[0]
+    face = np.cross(pos[idx[:, 1]] - pos[idx[:, 0]], pos[idx[:, 2]] - pos[idx[:, 0]])
+    normals = np.zeros((n, 3))
+    for corner in range(3):
+        for c in range(3):
+            normals[:, c] += np.bincount(idx[:, corner], weights=face[:, c], minlength=n)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    unit = np.where(length > 1e-12, normals / np.where(length > 1e-12, length, 1.0), np.asarray(fallback))
+    return unit.astype(np.float32)
+
+
+def grid_triangles(nx: int, ny: int, valid: np.ndarray | None = None) -> np.ndarray:
+    """Triangles (m, 3) of an ny x nx vertex grid (vertex j * nx + i), facing +y for increasing x and z.
+
+    With ``valid`` (ny, nx) bool, only triangles whose three vertices are valid are kept.
+    """
+    v = np.arange(nx * ny, dtype=np.int64).reshape(ny, nx)
+    a, b, c, d = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]
+    tris = np.stack([np.stack([a, c, b], -1), np.stack([b, c, d], -1)], axis=2).reshape(-1, 3)
+    if valid is not None:
+        flat = np.asarray(valid, dtype=bool).reshape(-1)
+        tris = tris[flat[tris].all(axis=1)]
+    return tris.astype(np.uint32)
+
+
+def height_field(xw: np.ndarray, zw: np.ndarray, heights: np.ndarray, colors: np.ndarray,
+                 values: np.ndarray | None = None, floor: float = 0.0, **item) -> Mesh:
+    """A surface over the world grid xw (nx,) x zw (ny,) with ``heights`` (ny, nx) in world y.
+
+    NaN heights are gaps: their vertices stay (on ``floor``, alpha 0) but no triangle uses them.
+    """
+    h = np.asarray(heights, dtype=np.float64)
+    ny, nx = h.shape
+    if nx < 2 or ny < 2 or len(xw) != nx or len(zw) != ny:
+        raise InputError(f"a surface needs at least a 2 x 2 grid matching its axes, got {h.shape}")
+    valid = np.isfinite(h)
+    gx, gz = np.meshgrid(np.asarray(xw, np.float64), np.asarray(zw, np.float64))
+    positions = np.stack([gx, np.where(valid, h, floor), gz], axis=-1).reshape(-1, 3)
+    indices = grid_triangles(nx, ny, valid)
+    colors = np.array(colors, dtype=np.float32).reshape(-1, 4)
+    colors[~valid.reshape(-1), 3] = 0.0
+    if values is not None:
+        values = np.asarray(values, dtype=np.float32).reshape(-1)
+    return Mesh(positions=positions, normals=vertex_normals(positions, indices), indices=indices,
+                colors=colors, values=values, **item)
+
+
+def grid_wireframe(positions: np.ndarray, nx: int, ny: int, valid: np.ndarray, color, every: int = 1,
+                   lift: float = 0.0, **item) -> Lines:
+    """Grid lines along every ``every``-th row and column of a height field, skipping gaps."""
+    pos = np.asarray(positions, dtype=np.float64).reshape(ny, nx, 3) + np.array([0.0, lift, 0.0])
+    ok = np.asarray(valid, dtype=bool)
+    segments = []
+    rows = np.arange(0, ny, every)
+    cols = np.arange(0, nx, every)
+    seg_ok = ok[rows, :-1] & ok[rows, 1:]
+    segments.append(np.stack([pos[rows, :-1][seg_ok], pos[rows, 1:][seg_ok]], axis=1))
+    seg_ok = ok[:-1, cols] & ok[1:, cols]
+    segments.append(np.stack([pos[:-1, cols][seg_ok], pos[1:, cols][seg_ok]], axis=1))
+    flat = np.concatenate(segments).reshape(-1, 3)
+    return Lines(positions=flat, colors=np.tile(np.asarray(color, np.float32), (flat.shape[0], 1)), **item)
+
+
+def _dedupe(points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if pts.shape[0] > 1:
+        keep = np.concatenate([[True], np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-9])
+        pts = pts[keep]
+    return pts
+
+
+def ribbon(points: np.ndarray, width: float, color, glow: float = 1.0, side=None, **item) -> Ribbon:
+    """Extrude a polyline (n, 3) into a ribbon ``width`` wide, lying flat (across = tangent x up).
+
+    With ``side`` given, the ribbon spreads along that direction instead (projected off the
+    tangent). A light-cycle trail in the x-y plane spreads along z either way.
+
+    Vertex 2k is the left edge (uv.y = -1), 2k+1 the right edge (uv.y = +1) at point k; uv.x is
+    the arc length fraction. Non-finite points and repeated points are dropped.
+    """
+    pts = _dedupe(points)
+    if pts.shape[0] < 2:
+        raise InputError(f"a ribbon needs at least two distinct finite points, got {pts.shape[0]}")
+    if not width > 0:
+        raise InputError(f"ribbon width must be > 0, got {width}")
+    seg = np.diff(pts, axis=0)
+    seglen = np.linalg.norm(seg, axis=1)
+    unit = seg / seglen[:, None]
+    tangent = np.concatenate([unit[:1], unit[:-1] + unit[1:], unit[-1:]])
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
+    if side is None:
+        across = np.cross(tangent, [0.0, 1.0, 0.0])
+        fallback = np.array([0.0, 0.0, 1.0])  # vertical tangents
+    else:
+        s = np.asarray(side, dtype=np.float64)
+        across = s - (tangent @ s)[:, None] * tangent
+        fallback = np.cross(tangent, [0.0, 1.0, 0.0])  # tangents parallel to ``side``
+    across_len = np.linalg.norm(across, axis=1, keepdims=True)
+    across = np.where(across_len > 1e-6, across / np.maximum(across_len, 1e-12), fallback)
+    across /= np.maximum(np.linalg.norm(across, axis=1, keepdims=True), 1e-12)
+    normal = np.cross(across, tangent)
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    half = 0.5 * width
+    n = pts.shape[0]
+    positions = np.empty((2 * n, 3))
+    positions[0::2] = pts - half * across
+    positions[1::2] = pts + half * across
+    arc = np.concatenate([[0.0], np.cumsum(seglen)])
+    uv = np.empty((2 * n, 2))
+    uv[:, 0] = np.repeat(arc / arc[-1], 2)
+    uv[0::2, 1], uv[1::2, 1] = -1.0, 1.0
+    k = np.arange(n - 1) * 2
+    indices = np.concatenate([np.stack([k, k + 1, k + 2], 1), np.stack([k + 1, k + 3, k + 2], 1)])
+    indices = indices.reshape(2, -1, 3).transpose(1, 0, 2).reshape(-1, 3)
+    return Ribbon(positions=positions, normals=np.repeat(normal, 2, axis=0), uv=uv, indices=indices,
+                  color=color, glow=glow, width=width, **item)
+
+
+def band(xw: np.ndarray, lo: np.ndarray, hi: np.ndarray, z: float, color, opacity: float = 0.3, **item) -> Mesh:
+    """A vertical band in the plane z = ``z`` between heights lo and hi along world x (a forecast band)."""
+    x, lo, hi = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (xw, lo, hi))
+    ok = np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
+    x, lo, hi = x[ok], lo[ok], hi[ok]
+    if x.size < 2:
+        raise InputError("a band needs at least two finite points")
+    n = x.size
+    positions = np.empty((2 * n, 3))
+    positions[0::2] = np.stack([x, lo, np.full(n, z)], 1)
+    positions[1::2] = np.stack([x, hi, np.full(n, z)], 1)
+    k = np.arange(n - 1) * 2
+    indices = np.concatenate([np.stack([k, k + 2, k + 1], 1), np.stack([k + 1, k + 2, k + 3], 1)])
+    normals = np.tile([0.0, 0.0, 1.0], (2 * n, 1))
+    colors = np.tile(np.asarray(color, np.float32), (2 * n, 1))
+    return Mesh(positions=positions, normals=normals, indices=indices, colors=colors, opacity=opacity, **item)
+
+
+def polyline_segments(points: np.ndarray) -> np.ndarray:
+    """A polyline (n, 3) as segment pairs (2(n-1), 3); segments touching NaN points are dropped."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    pairs = np.stack([pts[:-1], pts[1:]], axis=1)
+    pairs = pairs[np.isfinite(pairs).all(axis=(1, 2))]
+    return pairs.reshape(-1, 3)
+
+
+def polyline(points: np.ndarray, color, width: float = 1.0, **item) -> Lines:
+    """A Lines item tracing a polyline in one colour."""
+    seg = polyline_segments(points)
+    return Lines(positions=seg, colors=np.tile(np.asarray(color, np.float32), (seg.shape[0], 1)), width=width, **item)
+
+
+#: Unit box faces (top and four sides; the bottom is never seen on the floor): corner offsets and normal.
+_BOX_FACES = [
+    ([[0, 1, 0], [0, 1, 1], [1, 1, 1], [1, 1, 0]], [0, 1, 0]),
+    ([[0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], [0, 0, 1]),
+    ([[1, 0, 0], [0, 0, 0], [0, 1, 0], [1, 1, 0]], [0, 0, -1]),
+    ([[1, 0, 1], [1, 0, 0], [1, 1, 0], [1, 1, 1]], [1, 0, 0]),
+    ([[0, 0, 0], [0, 0, 1], [0, 1, 1], [0, 1, 0]], [-1, 0, 0]),
+]
+VERTICES_PER_TILE = 20
+
+
+def tiles(corners: np.ndarray, size: tuple[float, float], heights: np.ndarray, base: float, colors: np.ndarray,
+          **item) -> Mesh:
+    """Open boxes (top + 4 sides, 20 vertices each) standing on y = ``base``.
+
+    ``corners`` (k, 2) are the (x, z) minimum corners, ``size`` the (dx, dz) footprint,
+    ``heights`` (k,) the box heights (at least a hair, so tops never vanish).
+    """
+    corners = np.asarray(corners, dtype=np.float64).reshape(-1, 2)
+    k = corners.shape[0]
+    h = np.maximum(np.nan_to_num(np.asarray(heights, np.float64).reshape(-1), nan=0.0), 1e-3)
+    offsets = np.array([c for c, _ in _BOX_FACES], dtype=np.float64).reshape(-1, 3)  # (20, 3)
+    scale = np.stack([np.full(k, size[0]), h, np.full(k, size[1])], axis=1)  # (k, 3)
+    origin = np.stack([corners[:, 0], np.full(k, base), corners[:, 1]], axis=1)
+    positions = origin[:, None, :] + offsets[None, :, :] * scale[:, None, :]
+    normals = np.repeat(np.array([n for _, n in _BOX_FACES], np.float64), 4, axis=0)
+    quad = np.array([[0, 1, 2], [0, 2, 3]])
+    local = np.concatenate([quad + 4 * f for f in range(len(_BOX_FACES))])  # (10, 3)
+    indices = local[None] + (VERTICES_PER_TILE * np.arange(k))[:, None, None]
+    colors = np.repeat(np.asarray(colors, np.float32).reshape(-1, 4), VERTICES_PER_TILE, axis=0)
+    return Mesh(positions=positions.reshape(-1, 3), normals=np.tile(normals, (k, 1)), indices=indices.reshape(-1, 3),
+                colors=colors, **item)
