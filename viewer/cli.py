@@ -20,6 +20,7 @@ from hubscape.analytics.errors import HubscapeError
 
 #: Command modules in the order their worlds appear in --help.
 COMMAND_MODULES: list[str] = [
+    "growth",
     "view",
     "export",
 ]

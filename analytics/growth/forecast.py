@@ -1,10 +1,16 @@
 """Forecasts of c(t) beyond the data with an uncertainty band, and backtests of them.
 
-The band is the central interval (90% by default) of c(t) over parameter draws from the
-fit's normal approximation N(params, cov) (kept inside the parameter bounds), floored at the
-count already observed (a cumulative count never falls). It covers the uncertainty of the
-curve, not the month-to-month noise of new counts. Without a covariance there is no band
-(NaN), and a non-identifiable fit gets the wide band its covariance implies.
+A forecast starts from what was observed: under the WSB process (see :mod:`.mle`) the mean
+count at t > T given N(T) children at the snapshot T is
+
+    E[N(t) | N(T)] = (N(T) + m) exp(lambda (F(t) - F(T))) - m,   F = Phi((ln . - mu) / sigma)
+
+so the forecast never falls below the count already seen, whichever way the fitted curve
+c(t) missed the last point. The band is the central interval (90% by default) of that mean
+over parameter draws from the fit's normal approximation N(params, cov), kept inside the
+parameter bounds. It covers the uncertainty of the parameters, not the randomness of future
+arrivals. Without a covariance there is no band (NaN); a non-identifiable fit gets the wide
+band its covariance implies.
 
     >>> fc = forecast(fit, series, horizon=12)
     >>> fc.t, fc.mean, fc.lo, fc.hi
@@ -18,6 +24,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from scipy.special import ndtr
 
 from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth import model as wsb
@@ -41,19 +48,25 @@ def forecast(fit: FitResult, series: GrowthSeries, horizon: int = 12, level: flo
     nan = np.full(t.shape, np.nan)
     if not np.all(np.isfinite(fit.params)):
         return Forecast(t=t, mean=nan, lo=nan.copy(), hi=nan.copy(), level=level)
-    mean = fit.curve(t)
+    n_T, T = float(series.count[-1]), series.observed_until
+    mean = conditional_mean(t, T, n_T, *fit.params, m=fit.m)
     if not np.all(np.isfinite(fit.cov)):
         return Forecast(t=t, mean=mean, lo=nan, hi=nan.copy(), level=level)
     bounds = parameter_bounds(series.observed_until)
     rng = np.random.default_rng(seed)
     draws = rng.multivariate_normal(fit.params, fit.cov, size=n_draws, method="eigh")
     draws = np.clip(draws, bounds[:, 0], bounds[:, 1])
-    with np.errstate(over="ignore"):
-        curves = wsb.cumulative(t[None, :], draws[:, :1], draws[:, 1:2], draws[:, 2:], fit.m)
+    curves = conditional_mean(t[None, :], T, n_T, draws[:, :1], draws[:, 1:2], draws[:, 2:], m=fit.m)
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(curves, [tail, 1.0 - tail], axis=0)
-    floor = float(series.count[-1])
-    return Forecast(t=t, mean=mean, lo=np.maximum(lo, floor), hi=np.maximum(hi, floor), level=level)
+    return Forecast(t=t, mean=mean, lo=np.minimum(lo, mean), hi=np.maximum(hi, mean), level=level)
+
+
+def conditional_mean(t, T: float, n_T: float, mu, sigma, lam, m: float = wsb.DEFAULT_M):
+    """E[N(t) | N(T) = n_T] = (n_T + m) exp(lambda (F(t) - F(T))) - m for t >= T."""
+    gain = ndtr((np.log(np.maximum(t, T)) - mu) / sigma) - ndtr((math.log(T) - mu) / sigma)
+    with np.errstate(over="ignore"):
+        return (n_T + m) * np.exp(lam * gain) - m
 
 
 def truncate(series: GrowthSeries, k: int) -> GrowthSeries:
@@ -64,17 +77,18 @@ def truncate(series: GrowthSeries, k: int) -> GrowthSeries:
 
 
 def backtest(series: GrowthSeries, k: int, m: float = wsb.DEFAULT_M, fitter=fit_lsq) -> Backtest:
-    """Fit the first ``k`` periods with ``fitter`` and score its prediction of the rest.
+    """Fit the first ``k`` periods with ``fitter`` and score its forecast of the rest.
 
     MAPE is over the held-out periods with a nonzero count; RMSE over all held-out periods.
     """
     if not 1 <= k < series.observed_until - 1:
         raise InputError(f"{series.model}: a backtest needs 1 <= k < {math.floor(series.observed_until)} "
                          f"(the observed {series.unit}s minus one), got k={k}")
-    fit = fitter(truncate(series, k), m=m)
+    past = truncate(series, k)
+    fit = fitter(past, m=m)
     held = series.t > k
     t, observed = series.t[held], series.count[held]
-    predicted = fit.curve(t)
+    predicted = conditional_mean(t, float(k), float(past.count[-1]), *fit.params, m=m)
     err = predicted - observed
     nz = observed > 0
     mape = float(np.mean(np.abs(err[nz]) / observed[nz])) if nz.any() else math.nan

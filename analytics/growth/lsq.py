@@ -104,9 +104,12 @@ def fit_lsq(series: GrowthSeries, m: float = wsb.DEFAULT_M, profile: bool = True
     most direct test of whether the data bound the saturation count.
     """
     t, count = series.t, series.count
-    if t.size < MIN_POINTS or series.n_events < MIN_POINTS:
-        return unfitted(series, "lsq", m, f"only {t.size} {series.unit}s and {series.n_events} children observed; "
-                                          f"a 3-parameter curve needs at least {MIN_POINTS} of each")
+    if series.n_events < MIN_POINTS:
+        return unfitted(series, "lsq", m, f"not fitted: {series.n_events} dated children; "
+                                          f"a 3-parameter curve needs at least {MIN_POINTS}")
+    if t.size < MIN_POINTS:
+        return unfitted(series, "lsq", m, f"not fitted: {series.observed_until:.2g} {series.unit}s observed; a 3-parameter "
+                                          f"curve needs at least {MIN_POINTS} points (try a shorter --unit)")
     bounds = parameter_bounds(series.observed_until)
     lmodel = make_model()
     params = make_params(grid_start(t, count, m, series.observed_until), bounds)

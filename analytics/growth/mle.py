@@ -105,7 +105,7 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior: tuple[float, 
         if not (a > 0 and b > 0):
             raise InputError(f"the Gamma prior on lambda needs shape > 0 and rate > 0, got shape {a:g}, rate {b:g}")
     if series.n_events < MIN_POINTS:
-        return unfitted(series, "mle", m, f"only {series.n_events} children observed; "
+        return unfitted(series, "mle", m, f"not fitted: {series.n_events} dated children; "
                                           f"a 3-parameter fit needs at least {MIN_POINTS}")
     like = EventLikelihood(series.events, series.observed_until, m, prior)
     bounds = parameter_bounds(series.observed_until)

@@ -1,0 +1,39 @@
+"""One call from a growth series to everything hubscape reports about it.
+
+    >>> result = analyze(series, methods=("lsq", "mle"), m=30, horizon=12)
+    >>> result.fits["lsq"].identifiable, result.anomalous_periods, result.forecasts["lsq"].hi
+"""
+
+from __future__ import annotations
+
+from hubscape.analytics.errors import InputError
+from hubscape.analytics.growth import model as wsb
+from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
+from hubscape.analytics.growth.forecast import forecast
+from hubscape.analytics.growth.lsq import fit_lsq
+from hubscape.analytics.growth.mle import fit_mle
+from hubscape.analytics.growth.results import GrowthResult
+from hubscape.analytics.growth.series import GrowthSeries
+
+METHODS: tuple[str, ...] = ("lsq", "mle")
+
+
+def analyze(series: GrowthSeries, methods: tuple[str, ...] = ("lsq",), m: float = wsb.DEFAULT_M,
+            horizon: int = 12, prior: tuple[float, float] | None = None) -> GrowthResult:
+    """Fit ``series`` with each method, forecast ``horizon`` periods, and flag anomalies.
+
+    ``prior`` (shape, rate) is a Gamma prior on lambda for the "mle" method. ``poor_fit``
+    judges the first method's fit.
+    """
+    unknown = [name for name in methods if name not in METHODS]
+    if unknown or not methods:
+        raise InputError(f"unknown fit method {', '.join(unknown) or '(none)'}; expected {' or '.join(METHODS)}")
+    if not m > 0:
+        raise InputError(f"m must be positive, got {m:g}")
+    result = GrowthResult(series=series, anomalous_periods=jump_periods(series))
+    for name in methods:
+        fit = fit_lsq(series, m=m) if name == "lsq" else fit_mle(series, m=m, prior=prior)
+        result.fits[name] = fit
+        result.forecasts[name] = forecast(fit, series, horizon=horizon)
+    result.poor_fit = is_poor_fit(result.fits[methods[0]])
+    return result
