@@ -21,8 +21,10 @@ from hubscape.analytics.errors import HubscapeError
 #: Command modules in the order their worlds appear in --help.
 COMMAND_MODULES: list[str] = [
     "growth",
+    "landscape",
     "view",
     "export",
+    "serve",
 ]
 
 

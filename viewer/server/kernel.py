@@ -1,0 +1,237 @@
+"""The server kernel: the gallery, scenes and fits that ``hubscape serve`` answers in CPython.
+
+Gallery items are the three built-in demos (from ``viewer.export.source``, shared with
+``hubscape export demo:*``), the bundles given on the command line, and the children CSVs
+found in ``--data``. Scenes are built with ``viewer.scene.build_scene`` and sent as scene
+bundles (safetensors bytes); built scenes are cached per item and theme.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from hubscape.analytics.bundle import bundle_kind, decode_bundle, encode_bundle, hubscape_version, read_bundle
+from hubscape.analytics.errors import InputError
+
+from .requests import fit_growth_request
+
+#: Columns that make a CSV a children CSV (analytics.growth.tree.read_children_csv).
+CHILDREN_COLUMNS = ("base_model", "child_model")
+#: At most this many CSVs of --data are listed in the gallery.
+MAX_DATA_FILES = 200
+#: Models fitted by default for a CSV item (the largest trees first are not known up front:
+#: the first ones in file order, which for the shipped data are sorted by size).
+DEFAULT_CSV_MODELS = 8
+
+
+def _is_children_csv(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return False
+    cols = [c.strip() for c in header.split(",")]
+    return all(c in cols for c in CHILDREN_COLUMNS)
+
+
+def scene_bytes_of(scene) -> bytes:
+    from hubscape.viewer.scene.serialize import scene_to_bundle
+
+    arrays, meta = scene_to_bundle(scene)
+    return encode_bundle("scene", arrays, meta)
+
+
+class ServerKernel:
+    """Answers the page's API calls; one instance per server."""
+
+    def __init__(self, data_dir: Path | None = None, bundles: list[Path] | None = None):
+        self.items: dict[str, dict[str, Any]] = {}
+        self._cache: dict[tuple[str, str], bytes] = {}
+        self._lock = threading.Lock()
+        self._wheel: tuple[Path | None, str] | None = None
+        self._wheel_lock = threading.Lock()
+        for world in ("growth", "landscape", "activations"):
+            self._add({"id": f"demo:{world}", "world": world, "title": f"demo: {world}", "source": "demo"})
+        for i, path in enumerate(bundles or []):
+            path = Path(path)
+            kind = bundle_kind(path)
+            if kind is None:
+                raise InputError(f"{path} is not a hubscape bundle")
+            world = read_bundle(path).meta.get("world", kind) if kind == "scene" else kind
+            self._add({"id": f"bundle:{i}", "world": world, "title": path.name, "source": "bundle", "path": path})
+        if data_dir is not None:
+            data_dir = Path(data_dir)
+            if not data_dir.is_dir():
+                raise InputError(f"--data {data_dir} is not a folder")
+            csvs = sorted(p for p in data_dir.rglob("*.csv") if _is_children_csv(p))[:MAX_DATA_FILES]
+            for i, path in enumerate(csvs):
+                self._add({"id": f"csv:{i}", "world": "growth", "title": f"{path.name} (children CSV)",
+                           "source": "csv", "path": path})
+            if csvs:  # real data comes first in the growth world
+                order = [k for k in self.items if k.startswith("csv:")] + [k for k in self.items if not k.startswith("csv:")]
+                self.items = {k: self.items[k] for k in order}
+
+    def _add(self, item: dict[str, Any]) -> None:
+        self.items[item["id"]] = item
+
+    # --- gallery and scenes ---------------------------------------------------------------
+    def gallery(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in item.items() if k != "path"} for item in self.items.values()]
+
+    def _item(self, item_id: str) -> dict[str, Any]:
+        try:
+            return self.items[item_id]
+        except KeyError:
+            raise InputError(f"no gallery item {item_id!r}") from None
+
+    def scene(self, item_id: str, theme: str):
+        """The Scene of a gallery item in ``theme``."""
+        from hubscape.viewer.scene.builders import build_scene
+
+        item = self._item(item_id)
+        if theme not in ("tron", "paper"):
+            raise InputError(f"theme must be tron or paper, got {theme!r}")
+        if item["source"] == "demo":
+            from hubscape.viewer.export.source import worlds_from_source
+
+            return worlds_from_source(item["id"])[0].build(theme)
+        if item["source"] == "bundle":
+            return build_scene(item["path"], theme=theme)
+        raise InputError(f"{item_id} is fitted through /api/growth/fit")
+
+    def scene_bytes(self, item_id: str, theme: str) -> bytes:
+        key = (item_id, theme)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        item = self._item(item_id)
+        if item["source"] == "csv" or item["id"] == "demo:growth":
+            import base64
+
+            doc = self.fit_growth({"item": item_id, "theme": theme})
+            data = base64.b64decode(doc["scene"])
+        else:
+            data = scene_bytes_of(self.scene(item_id, theme))
+        with self._lock:
+            self._cache[key] = data
+        return data
+
+    def csv_text(self, item_id: str) -> str:
+        """The children CSV behind a growth item (for the Pyodide kernel, which cannot read files)."""
+        item = self._item(item_id)
+        if item["id"] == "demo:growth":
+            return demo_children_csv()
+        if item["source"] != "csv":
+            raise InputError(f"{item['title']} has no children CSV")
+        return Path(item["path"]).read_text(encoding="utf-8-sig")
+
+    def scene_from_upload(self, data: bytes, name: str, theme: str) -> bytes:
+        """A scene bundle from an uploaded bundle of any kind; BundleError if malformed."""
+        from hubscape.viewer.scene.builders import build_scene
+
+        bundle = decode_bundle(data, name=name)
+        return scene_bytes_of(build_scene(bundle, theme=theme))
+
+    # --- analytics ------------------------------------------------------------------------
+    def fit_growth(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A growth fit of a CSV item or of uploaded CSV text (see requests.fit_growth_request)."""
+        item_id = doc.get("item")
+        if item_id is not None:
+            item = self._item(str(item_id))
+            if item["source"] == "csv":
+                if not doc.get("models"):
+                    from hubscape.analytics.growth.tree import read_children_csv
+
+                    doc = {**doc, "models": [t.base.id for t in read_children_csv(item["path"])][:DEFAULT_CSV_MODELS]}
+                return fit_growth_request(doc, csv_path=item["path"])
+            if item["source"] == "demo" and item["world"] == "growth":
+                return fit_growth_request({**doc, "csv": {"name": "demo.csv", "text": demo_children_csv()}})
+            raise InputError(f"{item['title']} is not a growth source; choose a children CSV or drop one on the page")
+        return fit_growth_request(doc)
+
+    def export(self, data: bytes, fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
+        """SVG, PDF or glb of an uploaded scene bundle, seen through the page's camera."""
+        import tempfile
+
+        from hubscape.viewer.export import export_scene
+        from hubscape.viewer.scene.model import Camera
+        from hubscape.viewer.scene.serialize import scene_from_bundle
+
+        types = {"svg": "image/svg+xml", "pdf": "application/pdf", "glb": "model/gltf-binary"}
+        if fmt not in types:
+            raise InputError(f"export format must be svg, pdf or glb, got {fmt!r}")
+        scene = scene_from_bundle(decode_bundle(data, kind="scene", name="scene"))
+        try:
+            width, height = int(query.get("width", 1600)), int(query.get("height", 1000))
+            if "azimuth" in query:
+                scene.camera = Camera(target=[float(v) for v in query["target"].split(",")],
+                                      azimuth=float(query["azimuth"]), elevation=float(query["elevation"]),
+                                      distance=float(query["distance"]), fov=float(query["fov"]))
+        except (KeyError, ValueError) as exc:
+            raise InputError(f"bad export parameters ({exc})") from None
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"figure.{fmt}"
+            export_scene(scene, out, size=(width, height), theme=scene.theme)
+            return out.read_bytes(), types[fmt]
+
+    # --- the Pyodide kernel's needs ---------------------------------------------------------
+    def wheel(self) -> tuple[Path | None, str]:
+        with self._wheel_lock:
+            if self._wheel is None:
+                from .wheel import ensure_wheel
+
+                self._wheel = ensure_wheel()
+            return self._wheel
+
+    def wheel_dir(self) -> Path:
+        path, reason = self.wheel()
+        if path is None:
+            raise InputError(reason)
+        return path.parent
+
+    def info(self, pyodide_dir: Path | None, pyodide_reason: str, pyodide_index: str | None) -> dict[str, Any]:
+        from .paths import pyodide_version, public_index
+
+        wheel, wheel_reason = self.wheel()
+        available = pyodide_dir is not None and wheel is not None
+        reason = pyodide_reason or wheel_reason
+        version = pyodide_version(pyodide_dir) if pyodide_dir else None
+        return {
+            "hubscape": hubscape_version(), "kernel": "server",
+            "pyodide": {"available": available, "reason": "" if available else reason,
+                        "url": "pyodide/", "version": version,
+                        "wheel": f"wheels/{wheel.name}" if wheel else None,
+                        "index_url": pyodide_index or (public_index(version) if version else None)},
+        }
+
+
+#: The demo growth world: synthetic trees drawn from WSB with known (mu, sigma, lambda) in months.
+DEMO_TRUTHS = {"demo/fast-saturating": (1.386, 0.8, 2.4), "demo/steady": (2.485, 1.0, 2.0),
+               "demo/late-bloomer": (3.178, 0.6, 2.8)}
+
+
+def demo_children_csv(seed: int = 11, months: float = 36.0) -> str:
+    """A children CSV of synthetic WSB trees (36 months observed), so the demo refits like real data."""
+    import csv
+    import datetime as dt
+    import io
+
+    import numpy as np
+
+    from hubscape.analytics.growth import model as wsb
+
+    rng = np.random.default_rng(seed)
+    release = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
+    snapshot = release + dt.timedelta(days=months * 30.436875)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["base_model", "base_created_at", "child_model", "child_created_at", "snapshot"])
+    for name, (mu, sigma, lam) in DEMO_TRUTHS.items():
+        ages = np.sort(wsb.simulate_events(mu, sigma, lam, until=months, rng=rng))
+        for k, age in enumerate(ages):
+            created = release + dt.timedelta(days=float(age) * 30.436875)
+            writer.writerow([name, release.isoformat(), f"{name}-child-{k}", created.isoformat(),
+                             snapshot.strftime("%Y%m%d_%H%M%S")])
+    return out.getvalue()
