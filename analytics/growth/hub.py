@@ -227,6 +227,11 @@ class TreeCollector:
         base = self._model_info(base_id)
         if progress:
             progress(ListingProgress(base_id, None, 0, done=True))
+        if base.id != base_id:  # the Hub's spelling (e.g. its capitals) names the tree and its cache file
+            base_id = base.id
+            cached = self.cache.load(base_id)
+            if cached is not None and not refresh and set(relations) <= set(cached.relations):
+                return restrict(cached, relations)
         previous = cached if refresh != "full" else None
         to_list = _ordered(set(relations) | set(cached.relations if cached else ()))
         children: list[ModelRecord] = []

@@ -411,3 +411,15 @@ def test_fetch_out_file_for_several_models_is_refused(cli_hub, tmp_path):
     with pytest.raises(InputError, match="is a file, but 2 base models need a folder"):
         fetch_cli(BASE, "meta-llama/Llama-2-13b", "--out", str(out))
     assert cli_hub.requests == []
+
+
+def test_the_hubs_spelling_of_an_id_names_the_tree(hub, tmp_path):
+    collector = make_collector(hub, tmp_path)
+    hub.models["meta-llama/llama-2-7b"] = hub.models[BASE]  # the Hub resolves ids case-insensitively
+    tree = collector.collect("meta-llama/llama-2-7b", relations=("merge",))
+    assert tree.base.id == BASE and len(tree.children) == 1
+    assert [p.name for p in (tmp_path / "trees").iterdir()] == [tree_file_name(BASE)]
+    hub.requests.clear()
+    again = collector.collect("meta-llama/llama-2-7b", relations=("merge",))
+    assert again.children == tree.children
+    assert [p for p, _ in hub.requests] == ["/api/models/meta-llama/llama-2-7b"]  # no listing
