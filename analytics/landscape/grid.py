@@ -37,6 +37,9 @@ from .result import LandscapeResult
 #: Memory the stacked weights of one chunk may take when the chunk size is chosen for you.
 AUTO_CHUNK_BYTES = 512 * 2**20
 MAX_AUTO_CHUNK = 64
+#: vmap pays off for small models (per-point Python overhead dominates); for large ones
+#: (e.g. a 22M-parameter BERT) the batched-weight matmuls are slower than one call per point.
+VMAP_MAX_PARAMS = 2_000_000
 
 
 def accuracy(outputs, targets):
@@ -229,16 +232,14 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     at once (default: as many as fit in AUTO_CHUNK_BYTES, at most 64); ``out``: a bundle path
     the partial grid is saved to after every chunk (and the full one at the end); ``resume``:
     continue the partial grid in ``out``; ``vectorize``: True (vmap), False (one call per
-    point) or None (vmap, falling back to single calls if the model does not support it);
+    point) or None (vmap up to VMAP_MAX_PARAMS moving parameters, falling back to single
+    calls if the model does not support vmap);
     ``info``: model/data description for the bundle (``{"model": {...}, "data": {...}}``).
     Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
     """
-    import torch
-
-    from .bundle import load_landscape, save_landscape
+    from .bundle import save_landscape
 
     x, y = grid_axes(directions, grid, span)
-    shape = (len(x),) if y is None else (len(y), len(x))
     names = list(objective.metrics)
     chunk = int(chunk) if chunk else auto_chunk(directions)
     if chunk < 1:
@@ -258,56 +259,23 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     result.meta["chunk"] = chunk
     result.meta["device"] = str(device)
     result.meta["data"] = {**result.meta.get("data", {}), "n": objective.n}
-    if out is not None and Path(out).exists():
-        previous = load_landscape(out)
-        if resume:
-            if previous.complete:
-                return previous
-            _check_resumable(previous, result)
-            result.loss[...] = previous.loss
-            result.done[...] = previous.done
-            for m in names:
-                result.metrics[m][...] = previous.metrics[m]
-            result.center_loss = previous.center_loss
-            result.center_metrics = dict(previous.center_metrics)
-        elif not previous.complete:
-            raise InputError(f"{out} holds a partial grid ({int(previous.done.sum())} of {previous.done.size} "
-                             "points); pass --resume to continue it, or delete it to start over")
-    if result.center_loss is None:
-        centre = objective.evaluate({**own, **origin})
-        result.center_loss = centre["loss"]
-        result.center_metrics = {m: centre[m] for m in names}
-
-    flat_x, flat_y = _flat_coords(x, y)
-    todo = np.flatnonzero(~result.done.reshape(-1))
+    previous = previous_result(out, resume)
+    if previous is not None and previous.complete:
+        return previous
+    if vectorize is None and sum(origin[k].numel() for k in active) > VMAP_MAX_PARAMS:
+        vectorize = False
     mode = {"vectorize": vectorize}
-    bar = _progress(progress, len(todo), result.done.size)
-    try:
-        with bar as (prog, task):
-            for start in range(0, len(todo), chunk):
-                idx = todo[start:start + chunk]
-                values = _evaluate_chunk(objective, origin, d1, d2, active, fixed, own,
-                                         flat_x[idx], flat_y[idx] if flat_y is not None else None, mode)
-                values = np.where(np.isfinite(values), values, np.nan)
-                result.loss.reshape(-1)[idx] = values[:, 0]
-                for j, m in enumerate(names):
-                    result.metrics[m].reshape(-1)[idx] = values[:, 1 + j]
-                result.done.reshape(-1)[idx] = True
-                if out is not None and start + chunk < len(todo):
-                    save_landscape(result, out)
-                if prog is not None:
-                    prog.update(task, advance=len(idx))
-    except Exception as exc:
-        if _is_oom(exc):
-            kept = ""
-            if out is not None and result.done.any():
-                save_landscape(result, out)
-                kept = (f"; the {int(result.done.sum())} points done are kept in {out} "
-                        "(complete: false), continue with --resume")
-            raise InputError(f"out of memory evaluating {chunk} grid point(s) at once on {device}: "
-                             f"rerun with a smaller --chunk (e.g. --chunk {max(1, chunk // 4)}){kept}") from None
-        raise
-    result.complete = True
+
+    def centre():
+        values = objective.evaluate({**own, **origin})
+        return [values["loss"], *(values[m] for m in names)]
+
+    def evaluate(xs, ys):
+        return _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode)
+
+    run_grid(result, evaluate, centre, chunk, out=out, previous=previous, progress=progress,
+             oom_advice=f"evaluating {chunk} grid point(s) at once on {device}: rerun with a smaller "
+                        f"--chunk (e.g. --chunk {max(1, chunk // 4)})")
     result.meta["vectorized"] = mode["vectorize"] is not False
     if mode.get("fallback"):
         result.meta["vectorize_fallback"] = mode["fallback"]
@@ -319,6 +287,76 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     if out is not None:
         save_landscape(result, out)
     return result
+
+
+def previous_result(out, resume: bool) -> LandscapeResult | None:
+    """The bundle already at ``out`` when resuming; refuse to overwrite a partial one otherwise."""
+    from .bundle import load_landscape
+
+    if out is None or not Path(out).exists():
+        return None
+    previous = load_landscape(out)
+    if resume:
+        return previous
+    if not previous.complete:
+        raise InputError(f"{out} holds a partial grid ({int(previous.done.sum())} of {previous.done.size} "
+                         "points); pass --resume to continue it, or delete it to start over")
+    return None
+
+
+def run_grid(result: LandscapeResult, evaluate, centre, chunk: int, out=None,
+             previous: LandscapeResult | None = None, progress: bool = False, oom_advice: str = "") -> None:
+    """Fill ``result`` chunk by chunk: ``evaluate(xs, ys) -> (P, 1 + n_metrics)`` values.
+
+    Continues ``previous`` (a partial grid of the same settings), computes the centre with
+    ``centre() -> [loss, *metrics]`` unless known, saves the partial grid to ``out`` after
+    every chunk (complete: false), turns non-finite values into NaN gaps, and turns
+    out-of-memory errors into an InputError with ``oom_advice``. Sets ``result.complete``;
+    the caller saves the final bundle.
+    """
+    from .bundle import save_landscape
+
+    names = list(result.metrics)
+    if previous is not None:
+        _check_resumable(previous, result)
+        result.loss[...] = previous.loss
+        result.done[...] = previous.done
+        for m in names:
+            result.metrics[m][...] = previous.metrics[m]
+        result.center_loss = previous.center_loss
+        result.center_metrics = dict(previous.center_metrics)
+    try:
+        if result.center_loss is None:
+            values = np.asarray(centre(), dtype=np.float64)
+            values[~np.isfinite(values)] = np.nan
+            result.center_loss = float(values[0])
+            result.center_metrics = {m: float(v) for m, v in zip(names, values[1:])}
+        flat_x, flat_y = _flat_coords(result.x, result.y)
+        todo = np.flatnonzero(~result.done.reshape(-1))
+        with _progress(progress, len(todo), result.done.size) as (prog, task):
+            for start in range(0, len(todo), chunk):
+                idx = todo[start:start + chunk]
+                values = np.asarray(evaluate(flat_x[idx], flat_y[idx] if flat_y is not None else None),
+                                    dtype=np.float64).reshape(len(idx), 1 + len(names))
+                values = np.where(np.isfinite(values), values, np.nan)
+                result.loss.reshape(-1)[idx] = values[:, 0]
+                for j, m in enumerate(names):
+                    result.metrics[m].reshape(-1)[idx] = values[:, 1 + j]
+                result.done.reshape(-1)[idx] = True
+                if out is not None and start + chunk < len(todo):
+                    save_landscape(result, out)
+                if prog is not None:
+                    prog.update(task, advance=len(idx))
+    except Exception as exc:
+        if not _is_oom(exc):
+            raise
+        kept = ""
+        if out is not None and result.done.any():
+            save_landscape(result, out)
+            kept = (f"; the {int(result.done.sum())} points done are kept in {out} "
+                    "(complete: false), continue with --resume")
+        raise InputError(f"out of memory {oom_advice}{kept}") from None
+    result.complete = True
 
 
 def _flat_coords(x, y):
