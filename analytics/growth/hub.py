@@ -49,6 +49,10 @@ from hubscape.analytics.growth.tree import (
 #: Properties asked for in listings and model info (``baseModels`` names every base of a child).
 EXPAND: tuple[str, ...] = ("createdAt", "downloads", "likes", "pipeline_tag", "baseModels")
 
+#: Seconds to wait for the base model's info: it is the first request, so a network that
+#: swallows packets is reported as "no network" instead of hanging (httpx's default is no limit).
+INFO_TIMEOUT = 30.0
+
 #: A refresh stops only at cached children created this long before the previous snapshot,
 #: so that models created just before it, but indexed after it, are still picked up.
 REFRESH_MARGIN = timedelta(days=2)
@@ -273,7 +277,7 @@ class TreeCollector:
 
     def _model_info(self, base_id: str) -> ModelRecord:
         with _hub_errors(base_id, self.api):
-            info = self.retry.call(lambda: self.api.model_info(base_id, expand=list(EXPAND)), what=base_id)
+            info = self.retry.call(lambda: self.api.model_info(base_id, expand=list(EXPAND), timeout=INFO_TIMEOUT), what=base_id)
         return ModelRecord(
             id=info.id,
             created_at=_utc(info.created_at),

@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import socket
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -333,16 +336,10 @@ def test_bad_ids_and_relations_are_input_errors(tmp_path):
 
 
 def fetch_cli(*argv: str) -> int:
-    """Run ``hubscape growth fetch ARGV`` through the fetch parser as the growth group adds it."""
-    import argparse
+    """``hubscape growth fetch ARGV`` through the real command line, in this process."""
+    from hubscape.viewer.cli import main
 
-    from hubscape.viewer.cli import OneLineParser
-    from hubscape.viewer.commands.growth_fetch import add_fetch_parser
-
-    parser = OneLineParser(prog="hubscape growth")
-    add_fetch_parser(parser.add_subparsers(parser_class=OneLineParser))
-    args: argparse.Namespace = parser.parse_args(["fetch", *argv])
-    return args.func(args)
+    return main(["growth", "fetch", *argv])
 
 
 @pytest.fixture
@@ -398,19 +395,34 @@ def test_fetch_bad_arguments_exit_2_with_one_line(cli_hub, capsys, argv, message
     assert cli_hub.requests == []
 
 
-def test_fetch_unknown_model_leaves_nothing_behind(cli_hub, tmp_path):
+def test_fetch_unknown_model_leaves_nothing_behind(cli_hub, tmp_path, capsys):
     out = tmp_path / "out.json"
-    with pytest.raises(HubError, match="nobody/nothing was not found"):
-        fetch_cli("nobody/nothing", "--out", str(out))
+    assert fetch_cli("nobody/nothing", "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err == "hubscape: error: nobody/nothing was not found on the Hub; check the id (owner/name)\n"
     assert not out.exists() and not (default_cache_dir() / tree_file_name("nobody/nothing")).exists()
 
 
-def test_fetch_out_file_for_several_models_is_refused(cli_hub, tmp_path):
+def test_fetch_out_file_for_several_models_is_refused(cli_hub, tmp_path, capsys):
     out = tmp_path / "one.json"
     out.write_text("{}")
-    with pytest.raises(InputError, match="is a file, but 2 base models need a folder"):
-        fetch_cli(BASE, "meta-llama/Llama-2-13b", "--out", str(out))
-    assert cli_hub.requests == []
+    assert fetch_cli(BASE, "meta-llama/Llama-2-13b", "--out", str(out)) == 2
+    assert "is a file, but 2 base models need a folder" in capsys.readouterr().err
+    assert cli_hub.requests == [] and out.read_text() == "{}"
+
+
+def test_fetch_command_in_a_fresh_process(hub, tmp_path):
+    """The installed command line: HF_ENDPOINT and HF_HOME from the environment, exit codes."""
+    env = dict(os.environ, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "home"))
+    ok = subprocess.run([sys.executable, "-m", "hubscape.viewer", "growth", "fetch", BASE, "--relation", "adapter"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert f"cached in {tmp_path / 'home' / 'hubscape' / 'trees' / tree_file_name(BASE)}" in ok.stdout
+    assert load_tree(tmp_path / "home" / "hubscape" / "trees" / tree_file_name(BASE)).relations == ("adapter",)
+    offline = subprocess.run([sys.executable, "-m", "hubscape.viewer", "growth", "fetch", "microsoft/phi-2"],
+                             capture_output=True, text=True, env=env | {"HF_HUB_OFFLINE": "1"}, timeout=120)
+    assert offline.returncode == 2 and len(offline.stderr.strip().splitlines()) == 1
+    assert "not in the tree cache" in offline.stderr
 
 
 def test_the_hubs_spelling_of_an_id_names_the_tree(hub, tmp_path):
@@ -423,3 +435,15 @@ def test_the_hubs_spelling_of_an_id_names_the_tree(hub, tmp_path):
     again = collector.collect("meta-llama/llama-2-7b", relations=("merge",))
     assert again.children == tree.children
     assert [p for p, _ in hub.requests] == ["/api/models/meta-llama/llama-2-7b"]  # no listing
+
+
+def test_a_silent_hub_times_out_as_no_network(tmp_path, monkeypatch):
+    import hubscape.analytics.growth.hub as hub_module
+
+    monkeypatch.setattr(hub_module, "INFO_TIMEOUT", 0.2)
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        collector = TreeCollector(api=HfApi(endpoint=f"http://127.0.0.1:{silent.getsockname()[1]}"), cache_dir=tmp_path)
+        with pytest.raises(HubError, match=r"no network: cannot reach .* \(ReadTimeout\)"):
+            collector.collect(BASE)

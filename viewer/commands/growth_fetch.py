@@ -71,13 +71,16 @@ def run_fetch(args: argparse.Namespace) -> int:
     refresh = "full" if args.full_refresh else bool(args.refresh)
 
     results: list[ModelTree] = []
+    stderr = Console(stderr=True)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=stderr,
+        transient=True,  # the summary below replaces it; an error stays one line
+        disable=not stderr.is_terminal,
     ) as bar:
         overall = bar.add_task("base models", total=len(ids))
         listing = bar.add_task("children listed", total=None)
