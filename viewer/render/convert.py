@@ -5,8 +5,9 @@ module only maps each item to the matching pygfx object and material, sets up th
 that it agrees with ``viewer.scene.projection`` (vertical fov, same clip planes), and keeps a
 map from world objects back to items for picking.
 
-Colours in the Scene are linear RGBA. pygfx treats vertex colours and the output of our own
-shaders as linear, but ``gfx.Color`` (backgrounds, text) as sRGB, hence ``from_physical``.
+Colours in the Scene are linear RGBA. pygfx treats mesh vertex colours and the output of our
+own shaders as linear, but ``gfx.Color`` (backgrounds, text) and the colours of points and
+lines as sRGB, so those are encoded on the way in (``from_physical``, ``_srgb_colors``).
 
 Example::
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pygfx as gfx
 
+from hubscape.viewer.scene.colormaps import linear_to_srgb
 from hubscape.viewer.scene.model import Axes, Camera, Item, Labels, Lines, Mesh, Points, Ribbon, Scene
 from hubscape.viewer.scene.projection import clip_planes
 from hubscape.viewer.scene.themes import Theme, get_theme
@@ -120,6 +122,13 @@ def _srgb(color) -> gfx.Color:
     return gfx.Color.from_physical(r, g, b, a)
 
 
+def _srgb_colors(colors: np.ndarray) -> np.ndarray:
+    """Linear RGBA rows to sRGB-encoded RGBA (alpha unchanged), for pygfx points and lines."""
+    out = np.array(colors, dtype=np.float32, copy=True)
+    out[:, :3] = linear_to_srgb(out[:, :3])
+    return out
+
+
 def _mesh(item: Mesh, look: Theme) -> list:
     geometry = gfx.Geometry(positions=item.positions, normals=item.normals, indices=item.indices,
                             colors=item.colors)
@@ -141,14 +150,14 @@ def _ribbon(item: Ribbon, look: Theme) -> list:
 
 
 def _points(item: Points, look: Theme) -> list:
-    geometry = gfx.Geometry(positions=item.positions, colors=item.colors, sizes=item.sizes)
+    geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors), sizes=item.sizes)
     material = gfx.PointsMaterial(color_mode="vertex", size_mode="vertex", size_space="screen", aa=True,
                                   alpha_mode="blend")
     return [gfx.Points(geometry, material)]
 
 
 def _lines(item: Lines, look: Theme) -> list:
-    geometry = gfx.Geometry(positions=item.positions, colors=item.colors)
+    geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors))
     material = gfx.LineSegmentMaterial(thickness=item.width, color_mode="vertex", aa=True, alpha_mode="blend")
     return [gfx.Line(geometry, material)]
 
@@ -182,7 +191,7 @@ def _axes(item: Axes, look: Theme) -> list:
             direction = direction / (np.linalg.norm(direction) or 1.0)
             labels.append(_text(title, item.ends[axis] + 0.06 * span * direction, 14, look.text_color, "center"))
     positions = np.asarray(segments, np.float32).reshape(-1, 3)
-    colors = np.tile(np.asarray(look.axis_color, np.float32), (positions.shape[0], 1))
+    colors = _srgb_colors(np.tile(np.asarray(look.axis_color, np.float32), (positions.shape[0], 1)))
     line = gfx.Line(gfx.Geometry(positions=positions, colors=colors),
                     gfx.LineSegmentMaterial(thickness=1.5, color_mode="vertex", aa=True))
     return [line, *labels]
