@@ -147,11 +147,18 @@ def _record_from_json(data: Any, where: str) -> ModelRecord:
     relation = data.get("relation")
     if relation is not None and relation not in RELATIONS:
         raise InputError(f"{where}: model {data['id']!r} has an unknown relation {relation!r}")
+    bases = data.get("base_models") or []
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise InputError(f"{where}: model {data['id']!r}: 'base_models' must be a list of model ids")
+    for key in ("downloads", "likes"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InputError(f"{where}: model {data['id']!r}: {key!r} must be a whole number or null, got {value!r}")
     return ModelRecord(
         id=data["id"],
         created_at=created_at,
         relation=relation,
-        base_models=tuple(data.get("base_models") or ()),
+        base_models=tuple(bases),
         downloads=data.get("downloads"),
         likes=data.get("likes"),
         pipeline_tag=data.get("pipeline_tag"),
@@ -250,7 +257,8 @@ def read_children_csv(path: str | os.PathLike) -> list[ModelTree]:
     ``child_relation_tags`` (the child's relation; empty or absent means finetune) and
     ``snapshot`` (when the listing was taken, e.g. ``20250407_212140``; becomes ``taken_at``).
     Empty date cells mean unknown (``created_at=None``); a row with an empty child_model
-    declares a base with no children. Bad input raises a one-line InputError.
+    declares a base with no children; duplicate rows are kept (the series counts and reports
+    them). Bad input raises a one-line InputError.
     """
     path = Path(path)
     try:

@@ -217,6 +217,10 @@ def test_load_tree_rejects_newer_and_broken_trees(tmp_path):
         tree_from_json(data | {"version": 2})
     with pytest.raises(InputError, match="unknown relation 'fork'"):
         tree_from_json(data | {"children": [{"id": "a/b", "relation": "fork"}]})
+    with pytest.raises(InputError, match="'base_models' must be a list of model ids"):
+        tree_from_json(data | {"children": [{"id": "a/b", "base_models": "org/base"}]})
+    with pytest.raises(InputError, match="'downloads' must be a whole number or null, got '12'"):
+        tree_from_json(data | {"children": [{"id": "a/b", "downloads": "12"}]})
     with pytest.raises(InputError, match="unparsable created_at 'soon'"):
         tree_from_json(data | {"base": {"id": "a/b", "created_at": "soon"}})
     with pytest.raises(InputError, match="no such file"):
