@@ -1,0 +1,131 @@
+"""The interactive viewer: a real glfw window under Xvfb, scripted keys, and the flight model."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from hubscape.viewer.render.flight import ChaseCamera, FlightModel, FlightState, heading_vector
+
+WINDOW_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from rendercanvas.glfw import RenderCanvas
+    from hubscape.viewer.export.source import worlds_from_source
+    from hubscape.viewer.render.window import SceneViewer, World
+
+    worlds = worlds_from_source("demo:landscape") + worlds_from_source("demo:activations")
+    canvas = RenderCanvas(size=(480, 320), title="hubscape test")
+    viewer = SceneViewer([World(w.name, w.build) for w in worlds], theme="tron", canvas=canvas,
+                         screenshot_dir=sys.argv[1])
+    out = {}
+
+    def frame():
+        canvas.force_draw()
+        image = viewer.renderer.snapshot()
+        return {"corner": image[2, 2, :3].tolist(), "std": float(image[..., :3].std()),
+                "theme": viewer.theme, "world": viewer.world.name}
+
+    def key(name):
+        canvas.submit_event({"event_type": "key_down", "key": name, "modifiers": ()})
+        canvas._process_events()
+        canvas.submit_event({"event_type": "key_up", "key": name, "modifiers": ()})
+        canvas._process_events()
+
+    out["start"] = frame()
+    key("t")
+    out["after_t"] = frame()
+    key("2")
+    out["after_2"] = frame()
+    key("p")
+    out["screenshot"] = str(viewer.screenshots[-1]) if viewer.screenshots else None
+    key("f")
+    start = viewer.flight.state.position.copy()
+    canvas.submit_event({"event_type": "key_down", "key": "w", "modifiers": ()})
+    canvas._process_events()
+    for _ in range(5):
+        canvas.force_draw()
+    out["flew"] = float(((viewer.flight.state.position - start) ** 2).sum() ** 0.5)
+    out["flying"] = viewer.flying
+    print("RESULT" + json.dumps(out))
+""")
+
+
+@pytest.mark.render
+def test_window_opens_renders_and_keys_switch_theme_and_world(tmp_path):
+    script = tmp_path / "window.py"
+    script.write_text(WINDOW_SCRIPT)
+    proc = subprocess.run(["xvfb-run", "-a", sys.executable, str(script), str(tmp_path)],
+                          capture_output=True, text=True, timeout=240)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert proc.returncode == 0 and lines, proc.stderr[-2000:]
+    out = json.loads(lines[-1][len("RESULT"):])
+    assert out["start"]["theme"] == "tron" and out["start"]["corner"] == [0, 0, 0]
+    assert out["start"]["std"] > 10  # the landscape is drawn, not just the background
+    assert out["after_t"]["theme"] == "paper" and out["after_t"]["corner"] == [255, 255, 255]
+    assert out["after_2"]["world"] == "activations" and out["after_2"]["theme"] == "paper"
+    assert out["screenshot"] and (tmp_path / out["screenshot"].split("/")[-1]).stat().st_size > 1000
+    assert out["flying"] and out["flew"] > 0
+
+
+def test_throttle_flies_straight_along_the_heading():
+    craft = FlightModel()
+    craft.state = FlightState(position=np.array([0.0, 1.0, 0.0]), heading=90.0)
+    for _ in range(120):
+        state = craft.step(1 / 60, throttle=1.0)
+    assert state.speed > 3.0
+    direction = state.position - np.array([0.0, 1.0, 0.0])
+    np.testing.assert_allclose(direction / np.linalg.norm(direction), heading_vector(90.0, 0.0), atol=1e-9)
+
+
+def test_speed_approaches_the_drag_limit_and_never_exceeds_max():
+    craft = FlightModel(acceleration=2.0, drag=0.5, max_speed=100.0)
+    for _ in range(2000):
+        craft.step(0.01, throttle=1.0)
+    assert craft.state.speed == pytest.approx(2.0 / 0.5, rel=1e-3)  # accel = drag * v at equilibrium
+    fast = FlightModel(acceleration=50.0, drag=0.0, max_speed=8.0)
+    for _ in range(100):
+        fast.step(0.01, throttle=1.0)
+    assert fast.state.speed == 8.0
+
+
+def test_roll_right_turns_right_and_releasing_levels_out():
+    craft = FlightModel()
+    craft.state = FlightState(heading=0.0, speed=5.0)
+    for _ in range(60):
+        craft.step(1 / 60, roll=1.0)
+    assert craft.state.roll == pytest.approx(craft.max_roll)
+    assert 180.0 < craft.state.heading < 360.0  # heading decreased (wrapped): a right turn from +z
+    for _ in range(60):
+        craft.step(1 / 60, roll=0.0)
+    assert craft.state.roll == 0.0
+
+
+def test_pitch_is_limited_and_the_floor_holds():
+    craft = FlightModel()
+    craft.state = FlightState(position=np.array([0.0, 0.5, 0.0]), speed=8.0)
+    for _ in range(300):
+        craft.step(1 / 60, throttle=1.0, pitch=-1.0)
+    assert craft.state.position[1] == craft.floor
+    for _ in range(300):
+        craft.step(1 / 60, pitch=1.0)
+    assert craft.state.pitch == craft.max_pitch
+
+
+def test_chase_camera_lags_then_settles_behind_the_craft():
+    state = FlightState(position=np.array([0.0, 1.0, 0.0]), heading=0.0)
+    chase = ChaseCamera(back=3.0, up=1.0, lag=0.5)
+    eye, _ = chase.update(state, 0.0)
+    np.testing.assert_allclose(eye, [0.0, 2.0, -3.0])
+    state.position = np.array([0.0, 1.0, 10.0])  # the craft jumps ahead
+    eye, _ = chase.update(state, 0.5)  # one time constant: 1 - 1/e of the way
+    np.testing.assert_allclose(eye[2], -3.0 + (1 - math.exp(-1)) * 10.0)
+    for _ in range(200):
+        eye, target = chase.update(state, 0.05)
+    np.testing.assert_allclose(eye, [0.0, 2.0, 7.0], atol=1e-6)
+    np.testing.assert_allclose(target, [0.0, 1.0, 12.0], atol=1e-6)
