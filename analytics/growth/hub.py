@@ -88,22 +88,27 @@ class RetryPolicy:
     max_delay: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
+    def __post_init__(self):
+        if self.tries < 1:
+            raise ValueError(f"RetryPolicy needs at least one try, got {self.tries}")
+
     def call(self, fn: Callable[[], T], what: str) -> T:
+        """``fn()``, retried on 429/5xx; other errors, and the last failure, propagate."""
         from huggingface_hub.errors import HfHubHTTPError
 
-        for attempt in range(1, self.tries + 1):
+        attempt = 1
+        while True:
             try:
                 return fn()
             except HfHubHTTPError as exc:
                 status = _status(exc)
-                if status is None or not _retryable(status) or attempt == self.tries:
+                if status is None or not _retryable(status) or attempt >= self.tries:
                     raise
                 asked = _retry_after(exc)
                 if asked is not None and asked > self.max_delay:
                     raise HubError(f"{what}: the Hub is rate limiting (HTTP {status}) and asks to wait {asked:.0f} s; try again later") from None
-                delay = asked if asked is not None else min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-                self.sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                self.sleep(asked if asked is not None else min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+                attempt += 1
 
 
 def default_cache_dir() -> Path:

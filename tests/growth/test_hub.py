@@ -254,6 +254,13 @@ def test_model_info_retries_429_and_5xx_with_backoff(hub, tmp_path, sleep):
     assert sleep.calls == [0.5, 1.0, 7.0]  # exponential, then what Retry-After asked
 
 
+def test_ratelimit_headers_set_the_wait(hub, tmp_path, sleep):
+    """The Hub's IETF RateLimit headers: remaining 0, reset in t seconds."""
+    hub.fail(f"/api/models/{BASE}", 429, headers={"RateLimit": '"api";r=0;t=12', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'})
+    make_collector(hub, tmp_path, sleep).collect(BASE, relations=("merge",))
+    assert sleep.calls == [12.0]
+
+
 def test_retries_are_bounded(hub, tmp_path, sleep):
     hub.fail(f"/api/models/{BASE}", 503, 503, 503, 503)
     with pytest.raises(HubError, match=r"kept failing for meta-llama/Llama-2-7b \(HTTP 503\) after retries"):
