@@ -63,7 +63,8 @@ def assess(fit: FitResult, bounds: np.ndarray, profile: Callable[[float], float]
         if se[2] > MAX_REL_STDERR_LAMBDA * fit.lam:
             reasons.append(f"lambda uncertain: stderr {se[2]:.3g} is {se[2] / fit.lam:.0%} of {fit.lam:.3g}")
         if se[0] > MAX_STDERR_MU:
-            reasons.append(f"mu uncertain: stderr {se[0]:.3g} (the ageing time e^mu is unknown to a factor {math.exp(se[0]):.3g})")
+            factor = math.exp(min(se[0], 700.0))
+            reasons.append(f"mu uncertain: stderr {se[0]:.3g} (the ageing time e^mu is unknown to a factor {factor:.3g})")
         corr = fit.correlation[0, 2]
         if abs(corr) > MAX_CORR:
             reasons.append(f"mu and lambda are confounded: corr(mu, lambda) = {corr:.3f}")

@@ -147,5 +147,26 @@ def simulate_events(mu, sigma, lam, m=DEFAULT_M, until=math.inf, rng=None) -> np
     return np.exp(mu + sigma * ndtri(np.asarray(out) / lam))
 
 
+def simulate_counts(t, mu, sigma, lam, m=DEFAULT_M, size=1, rng=None) -> np.ndarray:
+    """Cumulative counts of ``size`` independent WSB paths at the increasing times ``t``.
+
+    Vectorized over paths: in operational time s = lambda F(t) the process is a Yule process
+    with m immigrants, so given N at one time the growth by the next is negative binomial,
+    N' - N ~ NegBin(N + m, exp(-(s' - s))). Returns an array of shape (size, len(t)).
+    """
+    rng = np.random.default_rng(rng)
+    t = np.asarray(t, dtype=float)
+    z, _ = _z(t, mu, sigma)
+    s = lam * ndtr(z)
+    out = np.empty((size, t.size))
+    n = np.zeros(size)
+    prev = 0.0
+    for k, s_k in enumerate(s):
+        n = n + rng.negative_binomial(n + m, math.exp(-(s_k - prev)))
+        out[:, k] = n
+        prev = s_k
+    return out
+
+
 __all__ = ["DEFAULT_M", "cumulative", "log_cumulative", "rate", "log_rate", "c_inf",
-           "peak_time", "lambda_through", "jacobian", "simulate_events"]
+           "peak_time", "lambda_through", "jacobian", "simulate_events", "simulate_counts"]

@@ -194,3 +194,23 @@ def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...
         n_before_release=n_before, n_multi_base=n_multi_base, floor_dated=floor_dated,
         truncated=truncated, notes=notes,
     )
+
+
+def series_from_events(model: str, events, observed_until: float, unit: str = "month",
+                       release_date: datetime | None = None, source: str = "events") -> GrowthSeries:
+    """A series from event ages (in ``unit``, > 0) observed until ``observed_until``.
+
+    For simulated or resampled data (tests, benchmarks, demos)::
+
+        >>> s = series_from_events("demo/a", wsb.simulate_events(1.5, 0.7, 3.0, until=24), 24.0)
+    """
+    from datetime import timezone
+
+    events = np.sort(np.asarray(events, dtype=float))
+    if events.size and events[0] <= 0:
+        raise InputError(f"{model}: event ages must be positive")
+    t, count = _cumulate(events, float(observed_until))
+    return GrowthSeries(model=model, unit=_check_unit(unit), t=t, count=count, events=events,
+                        observed_until=float(observed_until),
+                        release_date=release_date or datetime(2023, 1, 1, tzinfo=timezone.utc),
+                        release_source="user", source=source)
