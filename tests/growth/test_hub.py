@@ -367,7 +367,7 @@ def test_fetch_one_model_to_a_file(cli_hub, tmp_path, capsys):
     assert load_tree(cache).children == written.children
 
 
-def test_fetch_several_models_to_a_folder_and_refresh(cli_hub, tmp_path, capsys):
+def test_fetch_several_models_to_a_folder_and_refresh(cli_hub, tmp_path, capsys, monkeypatch):
     cli_hub.models["meta-llama/Llama-2-13b"] = copy.deepcopy(cli_hub.models[BASE]) | {"id": "meta-llama/Llama-2-13b"}
     out = tmp_path / "trees-out"
     assert fetch_cli(BASE, "meta-llama/Llama-2-13b", "--out", str(out)) == 0
@@ -379,6 +379,11 @@ def test_fetch_several_models_to_a_folder_and_refresh(cli_hub, tmp_path, capsys)
     assert cli_hub.requests == [] and "(from the cache; --refresh updates it)" in capsys.readouterr().out
     assert fetch_cli(BASE, "--refresh") == 0
     assert len(cli_hub.pages("finetune")) == 1  # incremental: the newest page meets the cache
+    capsys.readouterr()
+    cli_hub.requests.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert fetch_cli(BASE, "meta-llama/Llama-2-13b", "--refresh") == 0
+    assert cli_hub.requests == [] and capsys.readouterr().out.count("(replayed from the cache: HF_HUB_OFFLINE=1)") == 2
 
 
 def test_fetch_limit_marks_truncation(cli_hub, capsys):

@@ -63,7 +63,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from hubscape.analytics.growth.hub import ListingProgress, TreeCollector, tree_file_name, validate_model_id
+    from hubscape.analytics.growth.hub import ListingProgress, TreeCollector, is_offline, tree_file_name, validate_model_id
 
     ids = list(dict.fromkeys(validate_model_id(base_id) for base_id in args.base_models))
     targets = _out_targets(args.out, ids, tree_file_name) if args.out is not None else {}
@@ -103,7 +103,9 @@ def run_fetch(args: argparse.Namespace) -> int:
         print(_summary(tree))
         where = collector.cache.path(tree.base.id)
         # a tree listed just now has source "hub"; one served without a request, "cache:<path>"
-        note = " (from the cache; --refresh updates it)" if tree.source.startswith("cache:") else ""
+        note = ""
+        if tree.source.startswith("cache:"):
+            note = " (replayed from the cache: HF_HUB_OFFLINE=1)" if is_offline() else " (from the cache; --refresh updates it)"
         print(f"  cached in {where}{note}")
     if targets:
         destination = args.out if len(ids) > 1 else next(iter(targets.values()))
