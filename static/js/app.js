@@ -13,7 +13,7 @@ const params = new URLSearchParams(location.search);
 const base = new URL(".", location.href);
 
 const state = {
-  items: [], item: null, theme: params.get("theme") || "tron", sceneBytes: null, scene: null,
+  items: [], item: null, theme: params.get("theme") || "tron", chosenTheme: params.get("theme"), sceneBytes: null, scene: null,
   source: null, kernels: {}, kernel: null, lastFit: null, info: null,
 };
 
@@ -99,7 +99,8 @@ function fillGallery(items) {
   sel.replaceChildren(...Object.values(groups));
 }
 
-async function setItem(id, theme = state.theme) {
+/** Show a gallery item; a saved scene keeps its own theme unless the user chose one. */
+async function setItem(id, theme = state.chosenTheme) {
   const item = state.items.find((i) => i.id === id);
   if (!item) throw new Error(`no gallery item ${id}`);
   const bytes = await state.source.scene(id, theme);
@@ -116,6 +117,7 @@ async function setWorld(world) {
 }
 
 async function setTheme(theme) {
+  state.chosenTheme = theme;
   if (state.lastFit) return fit({ ...state.lastFit, theme });
   if (state.upload) return showScene(await state.kernels.server.sceneFromUpload(state.upload.bytes, state.upload.name, theme), state.upload.name);
   if (state.item) return setItem(state.item.id, theme);
@@ -202,6 +204,7 @@ function currentCamera() {
 let engine;
 
 async function start() {
+  if (params.get("hud") === "0") document.body.classList.add("nohud");
   const want = params.get("renderer") || "auto";
   engine = await Engine.create($("gpu"), $("overlay"), { want, base });
   $("renderer").textContent = engine.renderer.name + (engine.fallbackReason ? " (fallback)" : "");

@@ -19,7 +19,9 @@ export class ServerKernel {
   async info() { return (await answer(await fetch(this.url("api/info")))).json(); }
   async gallery() { return (await (await answer(await fetch(this.url("api/gallery")))).json()).items; }
   async scene(id, theme) {
-    const res = await answer(await fetch(this.url(`api/scene?id=${encodeURIComponent(id)}&theme=${theme}`)));
+    const q = new URLSearchParams({ id });
+    if (theme) q.set("theme", theme);
+    const res = await answer(await fetch(this.url(`api/scene?${q}`)));
     return res.arrayBuffer();
   }
   async sceneFromUpload(bytes, name, theme) {
@@ -52,7 +54,7 @@ export class StaticGallery {
     const items = await this.gallery();
     const item = items.find((i) => i.id === id);
     if (!item) throw new KernelError(`no gallery item ${id}`);
-    const file = item.files && item.files[theme];
+    const file = item.files && item.files[theme || "tron"];
     if (!file) throw new KernelError(`${item.title} has no ${theme} scene in this site`);
     return (await answer(await fetch(new URL(file, this.base)))).arrayBuffer();
   }

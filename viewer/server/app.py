@@ -229,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
     # --- API ------------------------------------------------------------------------------
     def _api(self, method: str, name: str, query: dict[str, str]) -> None:
         kernel = self.server.kernel
-        theme = query.get("theme", "tron")
+        theme = query.get("theme")  # None: a saved scene keeps its own theme, others are tron
         if (method, name) in (("GET", "info"), ("HEAD", "info")):
             self._json(kernel.info(pyodide_dir=self.server.pyodide_dir,
                                    pyodide_reason=self.server.pyodide_reason,
@@ -243,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, kernel.scene_bytes(item, theme), "application/octet-stream")
         elif method == "POST" and name == "scene":
             data = self._body()
-            self._send(200, kernel.scene_from_upload(data, query.get("name", "upload"), theme),
+            self._send(200, kernel.scene_from_upload(data, query.get("name", "upload"), theme or "tron"),
                        "application/octet-stream")
         elif method == "POST" and name == "growth/fit":
             self._json(kernel.fit_growth(self._json_body()))

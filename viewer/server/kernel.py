@@ -86,22 +86,23 @@ class ServerKernel:
         except KeyError:
             raise InputError(f"no gallery item {item_id!r}") from None
 
-    def scene(self, item_id: str, theme: str):
-        """The Scene of a gallery item in ``theme``."""
+    def scene(self, item_id: str, theme: str | None):
+        """The Scene of a gallery item in ``theme`` (None: a saved scene's own, else tron)."""
         from hubscape.viewer.scene.builders import build_scene
 
         item = self._item(item_id)
+        if item["source"] == "bundle":
+            return build_scene(item["path"], theme=theme)
+        theme = theme or "tron"
         if theme not in ("tron", "paper"):
             raise InputError(f"theme must be tron or paper, got {theme!r}")
         if item["source"] == "demo":
             from hubscape.viewer.export.source import worlds_from_source
 
             return worlds_from_source(item["id"])[0].build(theme)
-        if item["source"] == "bundle":
-            return build_scene(item["path"], theme=theme)
         raise InputError(f"{item_id} is fitted through /api/growth/fit")
 
-    def scene_bytes(self, item_id: str, theme: str) -> bytes:
+    def scene_bytes(self, item_id: str, theme: str | None) -> bytes:
         key = (item_id, theme)
         with self._lock:
             if key in self._cache:
@@ -110,7 +111,7 @@ class ServerKernel:
         if item["source"] == "csv" or item["id"] == "demo:growth":
             import base64
 
-            doc = self.fit_growth({"item": item_id, "theme": theme})
+            doc = self.fit_growth({"item": item_id, "theme": theme or "tron"})
             data = base64.b64decode(doc["scene"])
         else:
             data = scene_bytes_of(self.scene(item_id, theme))
