@@ -50,6 +50,15 @@ class FitResult:
     """The Gamma prior on lambda (MLE only): {"shape": a, "rate": b}."""
     message: str = ""
 
+    def __post_init__(self):
+        # plain Python floats and float64 arrays, whatever numpy scalar a fitter handed in
+        for name in ("m", "r2", "rmse", "aic", "bic", "log_likelihood", "c_inf_lower_bound"):
+            setattr(self, name, float(getattr(self, name)))
+        self.success, self.identifiable = bool(self.success), bool(self.identifiable)
+        self.params = np.asarray(self.params, dtype=float)
+        self.cov = np.asarray(self.cov, dtype=float)
+        self.fitted = np.asarray(self.fitted, dtype=float)
+
     @property
     def mu(self) -> float:
         return float(self.params[0])
