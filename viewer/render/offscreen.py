@@ -121,7 +121,7 @@ def encode_png(image: np.ndarray, dpi: float | None = None) -> bytes:
 
     buf = io.BytesIO()
     kwargs = {"dpi": (float(dpi), float(dpi))} if dpi else {}
-    Image.fromarray(image, "RGBA").save(buf, format="PNG", compress_level=6, **kwargs)
+    Image.fromarray(image, "RGBA").save(buf, format="PNG", compress_level=3, **kwargs)
     return buf.getvalue()
 
 

@@ -1,0 +1,102 @@
+"""Benchmark: a 3000x2000 PNG of a 512x512 surface, hubscape (pygfx offscreen) vs matplotlib plot_surface.
+
+Both start from the same 512x512 height field and write a PNG of the same pixel size in the
+same run; the ratio is matplotlib's time over hubscape's. Also: time per frame of a
+~1M-triangle surface rendered offscreen (after the first frame, which compiles shaders).
+
+    python3 bench/bench_render_surface.py            # full run (matplotlib takes a while)
+    python3 bench/bench_render_surface.py --quick    # smaller sizes, for a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+
+import numpy as np
+
+
+def height_field(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.linspace(-1.0, 1.0, n)
+    X, Y = np.meshgrid(x, x)
+    Z = 0.4 + 1.5 * (X - 0.2) ** 2 + Y**2 + 0.1 * np.sin(9 * X) * np.cos(7 * Y)
+    return X, Y, Z
+
+
+def hubscape_surface_scene(n: int, theme: str = "paper"):
+    from hubscape.viewer.scene.colormaps import apply_colormap
+    from hubscape.viewer.scene.geometry import height_field as mesh_of
+    from hubscape.viewer.scene.model import Camera, GridFloor, Scene
+
+    X, Y, Z = height_field(n)
+    xw = np.linspace(-5.0, 5.0, n)
+    heights = 4.0 * (Z - Z.min()) / (Z.max() - Z.min())
+    colors = apply_colormap(Z.ravel(), "viridis", float(Z.min()), float(Z.max()))
+    mesh = mesh_of(xw, xw, heights, colors, values=Z.ravel(), name="surface")
+    return Scene(world="landscape", items=[mesh], theme=theme, grid=GridFloor(size=20, spacing=1),
+                 camera=Camera(target=[0, 1.5, 0], azimuth=35, elevation=30, distance=16, fov=40))
+
+
+def time_hubscape_png(n: int, size: tuple[int, int]) -> tuple[float, int]:
+    from hubscape.viewer.render.offscreen import render_png_bytes
+
+    t0 = time.perf_counter()
+    scene = hubscape_surface_scene(n)
+    data = render_png_bytes(scene, *size, dpi=300)
+    return time.perf_counter() - t0, len(data)
+
+
+def time_matplotlib_png(n: int, size: tuple[int, int]) -> tuple[float, int]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t0 = time.perf_counter()
+    X, Y, Z = height_field(n)
+    dpi = 100
+    fig = plt.figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(X, Y, Z, cmap="viridis", rstride=1, cstride=1, linewidth=0, antialiased=False)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return time.perf_counter() - t0, len(buf.getvalue())
+
+
+def time_per_frame(n: int, size: tuple[int, int], frames: int) -> tuple[float, int]:
+    from hubscape.viewer.render.offscreen import OffscreenRenderer
+
+    scene = hubscape_surface_scene(n, theme="tron")
+    triangles = sum(item.indices.shape[0] for item in scene.items if item.kind == "mesh")
+    renderer = OffscreenRenderer(scene, *size)
+    renderer.render()  # first frame: shader compilation and uploads
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        renderer.render()
+    return (time.perf_counter() - t0) / frames, triangles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke test")
+    args = parser.parse_args()
+    n, size = (128, (600, 400)) if args.quick else (512, (3000, 2000))
+    big_n, frame_size, frames = (200, (400, 300), 3) if args.quick else (708, (1280, 800), 5)
+
+    # Warm up pygfx (device, shader compilation) so the comparison measures the export itself.
+    time_hubscape_png(16, (64, 64))
+    hub_s, hub_bytes = time_hubscape_png(n, size)
+    mpl_s, mpl_bytes = time_matplotlib_png(n, size)
+    print(f"{n}x{n} surface -> {size[0]}x{size[1]} PNG")
+    print(f"  hubscape (pygfx offscreen): {hub_s:8.2f} s  ({hub_bytes / 1e6:.1f} MB)")
+    print(f"  matplotlib plot_surface:    {mpl_s:8.2f} s  ({mpl_bytes / 1e6:.1f} MB)")
+    print(f"  speed-up: {mpl_s / hub_s:.1f}x")
+    per_frame, triangles = time_per_frame(big_n, frame_size, frames)
+    print(f"{triangles / 1e6:.2f}M triangles at {frame_size[0]}x{frame_size[1]}, tron theme with bloom: "
+          f"{per_frame * 1000:.0f} ms per frame ({frames} frames)")
+
+
+if __name__ == "__main__":
+    main()
