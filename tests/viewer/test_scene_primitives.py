@@ -219,3 +219,16 @@ def test_vertex_normals_fallback_for_unused_vertices():
     n = vertex_normals(pos, np.array([[0, 2, 1]]))
     np.testing.assert_allclose(n[:3], np.tile([0, 1, 0], (3, 1)))
     np.testing.assert_allclose(n[3], [0, 1, 0])
+
+
+def test_scene_package_imports_no_renderer_or_heavy_library():
+    """viewer.scene must run in Pyodide: numpy and the standard library only."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import hubscape.viewer.scene, hubscape.viewer.scene.builders, "
+            "hubscape.viewer.scene.projection, hubscape.viewer.scene.contours; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pygfx', 'wgpu', 'matplotlib', 'torch', "
+            "'scipy', 'PIL', 'rendercanvas', 'lmfit', 'contourpy', 'safetensors'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

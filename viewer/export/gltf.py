@@ -128,7 +128,8 @@ def _add_item(b: _Builder, item, theme) -> int | None:
     if item.kind == "mesh":
         if item.indices.size == 0:
             return None
-        used = np.unique(item.indices)
+        used = np.zeros(item.positions.shape[0], dtype=bool)
+        used[item.indices.reshape(-1)] = True  # gap vertices (alpha 0) are in no triangle
         blend = item.opacity < 1.0 or bool((item.colors[used, 3] < 1.0).any())
         mat = b.material(item.name, [1, 1, 1], item.opacity, emissive=[item.emissive * 0.25] * 3, blend=blend)
         mesh = b.mesh(item.name, TRIANGLES, {"POSITION": item.positions, "NORMAL": item.normals,

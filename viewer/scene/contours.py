@@ -21,44 +21,59 @@ import numpy as np
 _SEGMENTS: dict[int, list[tuple[int, int]]] = {
     1: [(3, 0)], 2: [(0, 1)], 3: [(3, 1)], 4: [(1, 2)], 6: [(0, 2)], 7: [(3, 2)],
     8: [(2, 3)], 9: [(0, 2)], 11: [(1, 2)], 12: [(1, 3)], 13: [(0, 1)], 14: [(0, 3)],
+    # saddles when the cell centre is below the level (the two high corners stay apart)
+    5: [(3, 0), (1, 2)], 10: [(0, 1), (2, 3)],
 }
-# Saddles: (segments when the cell centre is below the level, when above).
-_SADDLES: dict[int, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {
-    5: ([(3, 0), (1, 2)], [(0, 1), (2, 3)]),
-    10: ([(0, 1), (2, 3)], [(3, 0), (1, 2)]),
-}
+# saddles when the centre is above the level (the high corners join)
+_SADDLES_ABOVE: dict[int, list[tuple[int, int]]] = {5: [(0, 1), (2, 3)], 10: [(3, 0), (1, 2)]}
+
+
+def _table(segments: dict[int, list[tuple[int, int]]]) -> np.ndarray:
+    """(16, 2, 2) edge pairs per case and segment slot; -1 where a case has no such segment."""
+    table = np.full((16, 2, 2), -1, dtype=np.int64)
+    for case, pairs in segments.items():
+        for slot, pair in enumerate(pairs):
+            table[case, slot] = pair
+    return table
+
+
+_TABLE = _table(_SEGMENTS)
+_TABLE_ABOVE = _table({**_SEGMENTS, **_SADDLES_ABOVE})
 
 
 def contour_segments(x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float) -> np.ndarray:
-    """Segments (k, 2, 2) of the ``level`` contour of ``z[j, i]`` at (``x[i]``, ``y[j]``), in data coordinates."""
+    """Segments (k, 2, 2) of the ``level`` contour of ``z[j, i]`` at (``x[i]``, ``y[j]``), in data coordinates.
+
+    Only the O(n) cells the contour crosses are interpolated; the O(n^2) work is one comparison.
+    """
     x, y, z = np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(z, np.float64)
-    c = [z[:-1, :-1], z[:-1, 1:], z[1:, 1:], z[1:, :-1]]
-    cx = [x[None, :-1], x[None, 1:], x[None, 1:], x[None, :-1]]
-    cy = [y[:-1, None], y[:-1, None], y[1:, None], y[1:, None]]
-    shape = c[0].shape
-    valid = np.isfinite(c[0]) & np.isfinite(c[1]) & np.isfinite(c[2]) & np.isfinite(c[3])
-    case = sum((np.nan_to_num(ck, nan=-np.inf) > level).astype(np.int64) << k for k, ck in enumerate(c))
-    case = np.where(valid, case, 0)
-    edge_points = []
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for e in range(4):
-            a, b = e, (e + 1) % 4
-            t = np.clip((level - c[a]) / (c[b] - c[a]), 0.0, 1.0)
-            t = np.where(np.isfinite(t), t, 0.5)
-            px = np.broadcast_to(cx[a], shape) + t * (np.broadcast_to(cx[b], shape) - np.broadcast_to(cx[a], shape))
-            py = np.broadcast_to(cy[a], shape) + t * (np.broadcast_to(cy[b], shape) - np.broadcast_to(cy[a], shape))
-            edge_points.append(np.stack([px, py], axis=-1))
-    centre_above = (c[0] + c[1] + c[2] + c[3]) / 4.0 > level
-    out = []
-    for code, pairs in _SEGMENTS.items():
-        mask = case == code
-        if mask.any():
-            out.extend(np.stack([edge_points[e0][mask], edge_points[e1][mask]], axis=1) for e0, e1 in pairs)
-    for code, (below, above) in _SADDLES.items():
-        for pairs, centre in ((below, False), (above, True)):
-            mask = (case == code) & (centre_above == centre)
-            if mask.any():
-                out.extend(np.stack([edge_points[e0][mask], edge_points[e1][mask]], axis=1) for e0, e1 in pairs)
-    if not out:
+    finite = np.isfinite(z)
+    above = finite & (z > level)
+    case = (above[:-1, :-1].astype(np.uint8) | (above[:-1, 1:].astype(np.uint8) << 1)
+            | (above[1:, 1:].astype(np.uint8) << 2) | (above[1:, :-1].astype(np.uint8) << 3))
+    valid = finite[:-1, :-1] & finite[:-1, 1:] & finite[1:, 1:] & finite[1:, :-1]
+    cells = np.flatnonzero(valid & (case != 0) & (case != 15))
+    if cells.size == 0:
         return np.zeros((0, 2, 2))
-    return np.concatenate(out)
+    j, i = np.divmod(cells, x.size - 1)
+    zc = np.stack([z[j, i], z[j, i + 1], z[j + 1, i + 1], z[j + 1, i]], axis=1)  # corners c0..c3
+    xc = np.stack([x[i], x[i + 1], x[i + 1], x[i]], axis=1)
+    yc = np.stack([y[j], y[j], y[j + 1], y[j + 1]], axis=1)
+    codes = case.reshape(-1)[cells]
+    centre_above = zc.mean(axis=1) > level
+    pairs = np.where(centre_above[:, None, None], _TABLE_ABOVE[codes], _TABLE[codes])  # (k, 2, 2)
+    rows = np.arange(cells.size)
+
+    def point(edge: np.ndarray) -> np.ndarray:
+        a, b = edge, (edge + 1) % 4
+        za, zb = zc[rows, a], zc[rows, b]
+        t = np.clip((level - za) / (zb - za), 0.0, 1.0)  # za, zb straddle the level: zb != za
+        return np.stack([xc[rows, a] + t * (xc[rows, b] - xc[rows, a]),
+                         yc[rows, a] + t * (yc[rows, b] - yc[rows, a])], axis=1)
+
+    first = np.stack([point(pairs[:, 0, 0]), point(pairs[:, 0, 1])], axis=1)
+    two = pairs[:, 1, 0] >= 0
+    if not two.any():
+        return first
+    second = np.stack([point(np.where(two, pairs[:, 1, 0], 0)), point(np.where(two, pairs[:, 1, 1], 0))], axis=1)
+    return np.concatenate([first, second[two]])
