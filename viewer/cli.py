@@ -22,6 +22,7 @@ from hubscape.analytics.errors import HubscapeError
 COMMAND_MODULES: list[str] = [
     "growth",
     "landscape",
+    "activations",
     "view",
     "export",
     "serve",

