@@ -167,10 +167,10 @@ class RefusalProbe:
         return self.tok.batch_decode(out, skip_special_tokens=True)
 
     def refusal_loss(self, delta, seed: int) -> float:
-        """1 - P(response is not a refusal), estimated from N samples."""
+        """1 - P(response is not a refusal), estimated from N samples: refusals / N."""
         texts = self.responses(delta, seed)
         refusals = sum(is_refusal(t, self.settings.keywords) for t in texts)
-        return 1.0 - (len(texts) - refusals) / len(texts)
+        return refusals / len(texts)
 
 
 def compute_refusal_landscape(model, tok, query: str, system: str = "", grid: Sequence[int] = (11, 11),

@@ -65,3 +65,14 @@ def tiny_lm(seed: int = 0, always: str | None = None):
 @pytest.fixture
 def tiny_causal_lm():
     return tiny_lm(), tiny_tokenizer()
+
+
+@pytest.fixture
+def make_tiny_lm():
+    """tiny_lm itself, for tests that need several (importlib mode cannot import conftest)."""
+    return tiny_lm
+
+
+@pytest.fixture
+def tiny_tok():
+    return tiny_tokenizer()
