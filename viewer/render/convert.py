@@ -31,6 +31,7 @@ from hubscape.viewer.scene.themes import Theme, get_theme
 from .bloom import NeonBloomPass
 from .grid import neon_grid
 from .ribbon import RibbonMaterial
+from .surface import SurfaceMaterial
 
 _ANCHORS = {"left": "middle-left", "center": "middle-center", "right": "middle-right"}
 
@@ -101,10 +102,6 @@ def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool 
                              transparent=transparent)
     if not transparent:
         root.add(gfx.Background.from_color(_srgb(look.background)))
-    root.add(gfx.AmbientLight(intensity=0.55))
-    headlight = gfx.DirectionalLight(intensity=2.2)
-    headlight.local.position = (0.3, 0.6, 1.0)
-    rendered.camera.add(headlight)
     root.add(rendered.camera)
     if scene.grid is not None:
         root.add(neon_grid(scene.grid.size, scene.grid.spacing, scene.grid.y, look.grid_color, look.fog_density))
@@ -132,12 +129,12 @@ def _srgb_colors(colors: np.ndarray) -> np.ndarray:
 def _mesh(item: Mesh, look: Theme) -> list:
     geometry = gfx.Geometry(positions=item.positions, normals=item.normals, indices=item.indices,
                             colors=item.colors)
-    kwargs = dict(color_mode="vertex", side="both", wireframe=item.wireframe,
-                  opacity=item.opacity, alpha_mode="blend" if item.opacity < 1 else "solid")
-    if item.emissive >= 0.5:
-        material = gfx.MeshBasicMaterial(**kwargs)
+    blend = item.opacity < 1 or bool((item.colors[:, 3] < 1).any())
+    alpha = "blend" if blend else "solid"
+    if item.wireframe:  # the edges only: pygfx's wireframe mode, unlit
+        material = gfx.MeshBasicMaterial(color_mode="vertex", wireframe=True, opacity=item.opacity, alpha_mode=alpha)
     else:
-        material = gfx.MeshPhongMaterial(shininess=20, specular="#222", **kwargs)
+        material = SurfaceMaterial(emissive=item.emissive, opacity=item.opacity, alpha_mode=alpha)
     return [gfx.Mesh(geometry, material)]
 
 
