@@ -176,11 +176,12 @@ export class Engine {
     const f = this.frameInput(width, height);
     this.renderer.resize(width, height);
     this.renderer.render(f);
-    await this.renderer.finish();
     const out = document.createElement("canvas");
     out.width = width; out.height = height;
     const ctx = out.getContext("2d");
+    // Copy in the same task as the render: a WebGPU canvas's texture is gone after presenting.
     ctx.drawImage(this.canvas, 0, 0);
+    await this.renderer.finish();
     const s = Math.min(width / w, height / h);   // text scales with the picture
     this.overlay.draw(this.drawList.labels, f.viewProj, width / s, height / s, { ctx, ratio: s });
     this.renderer.resize(Math.round(w * ratio), Math.round(h * ratio));
