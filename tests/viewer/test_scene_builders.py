@@ -112,7 +112,7 @@ def test_growth_scene_trails_fits_bands_and_parameter_cloud(tmp_path):
     assert scene.world == "growth" and scene.theme == "tron"
     trails = [i for i in scene.items if i.name.startswith("trail/")]
     assert len(trails) == 3 and all(t.kind == "ribbon" for t in trails)
-    assert trails[0].positions.shape == (2 * 24, 3)
+    assert trails[0].positions.shape == (2 * 25, 3)  # 24 periods and the release point (0, 0)
     # lanes: one z per model, distinct
     lanes = [float(np.mean(t.positions[:, 2])) for t in trails]
     assert len(set(np.round(lanes, 6))) == 3
@@ -122,7 +122,8 @@ def test_growth_scene_trails_fits_bands_and_parameter_cloud(tmp_path):
     top = float(y_ticks[-1]["label"])
     counts = np.round(wsb(np.arange(1.0, 25.0), 2.0, 0.8, 2.0))
     centre = (trails[0].positions[0::2] + trails[0].positions[1::2]) / 2
-    np.testing.assert_allclose(centre[:, 1], counts / top * 5.0, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(centre[1:, 1], counts / top * 5.0, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(centre[0, :2], [-5.0, 0.0], atol=1e-6)  # starts at release, on the floor
     assert float(y_ticks[0]["label"]) == 0 and y_ticks[-1]["position"][1] == pytest.approx(5.0)
     band = scene.find("forecast/org/base-0")
     assert band.kind == "mesh" and band.positions.shape == (24, 3) and band.opacity < 1
@@ -130,7 +131,7 @@ def test_growth_scene_trails_fits_bands_and_parameter_cloud(tmp_path):
     assert cloud.positions.shape == (3, 3) and len(cloud.pick) == 3
     assert cloud.pick[1]["model"] == "org/base-1" and cloud.pick[1]["lambda"] == pytest.approx(2.5)
     assert cloud.pick[0]["lambda_stderr"] is None  # NaN stderr -> null, never a confident number
-    assert (cloud.positions[:, 0] > 7).all()  # beside the trails, not on top of them
+    assert (cloud.positions[:, 0] < -8).all()  # beside the trails, not on top of them
     assert trails[1].pick[0]["identifiable"] is False
     assert [e["label"] for e in scene.legend.entries] == ["org/base-0", "org/base-1", "org/base-2"]
     assert np.all(scene.bounds[0] <= cloud.positions.min(0)) and np.all(scene.bounds[1] >= cloud.positions.max(0))

@@ -62,8 +62,9 @@ def test_svg_has_axis_titles_ticks_and_labels_as_text(tmp_path):
     strings = [t for t, _ in texts]
     for title in ("alpha (direction 1)", "beta (direction 2)", "cross_entropy", scene.title):
         assert title in strings
-    axes = scene.find("axes")
-    for tick in axes.ticks:
+    ticks = [t for axes in scene.of_kind("axes") for t in axes.ticks]
+    assert {t["axis"] for t in ticks} == {0, 1, 2}
+    for tick in ticks:
         assert tick["label"] in strings
     # the renderer drew only the 3D view: no labels or axes, no legend or colour bar
     drawn = raster.calls[0][0]

@@ -22,10 +22,10 @@ from hubscape.analytics.errors import BundleError, InputError
 
 from .colormaps import apply_colormap
 from .geometry import ribbon, tiles
-from .model import Axes, ColorBar, GridFloor, Labels, Legend, Scene
+from .model import ColorBar, GridFloor, Labels, Legend, Scene
 from .projection import bounds_of, fit_camera
 from .themes import get_theme
-from .ticks import axes_ticks, make_scale
+from .ticks import box_axes, make_scale
 
 METRICS = ("linf", "l1", "l2")
 TILE_HEIGHT = 2.0
@@ -121,8 +121,6 @@ def _pruning_items(bundle, th, method: str | None) -> list:
         items.append(ribbon(pts, width=0.12, color=th.color(k), glow=th.glow, name=f"pruning {key}",
                             pick=[{"what": label, "method": wanted, "steps": int(y.size),
                                    "first": float(y[0]), "last": float(y[-1])}]))
-    origin = [lo[0], lo[1], 0.6]
-    items.append(Axes(origin=origin, ends=[[hi[0], lo[1], 0.6], [lo[0], hi[1], 0.6], [lo[0], lo[1], -0.6]],
-                      ticks=axes_ticks(origin, [xs, ys, None]), titles=[f"channels pruned ({wanted})", "rate", ""],
-                      name="pruning axes"))
+    items.extend(box_axes([lo[0], lo[1], -0.6], [hi[0], hi[1], 0.6], [xs, ys, None],
+                          [f"channels pruned ({wanted})", "rate", ""], name="pruning axes"))
     return items

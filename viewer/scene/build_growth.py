@@ -1,9 +1,11 @@
 """The growth world: model trees' cumulative counts as light-cycle trails, fits, forecasts, parameters.
 
 Layout (world units): trails in the box x in [-5, 5] (time since release), y in [0, 5]
-(cumulative children, linear or log), one lane per base model along z in [-4.5, 4.5]; the
-(mu, sigma, lambda) parameter space as a point cloud in a second box beside it, x in
-[7.5, 12.5], y in [0, 5], z in [-2.5, 2.5]. Reads the growth bundle keys of docs/bundles.md.
+(cumulative children, linear or log), one lane per base model along z in [-4.5, 4.5] (lanes
+at least 0.7 apart: more than 14 models make the floor deeper), model names at the right end
+of each lane; the (mu, sigma, lambda) parameter space as a point cloud in a second box on the
+left and behind, x in [-15, -10], y in [0, 5], z in [-6, -1]. Reads the growth bundle keys of
+docs/bundles.md.
 
 Example::
 
@@ -18,12 +20,14 @@ from hubscape.analytics.bundle import Bundle, to_jsonable
 from hubscape.analytics.errors import BundleError, InputError
 
 from .geometry import band, polyline, ribbon
-from .model import Axes, GridFloor, Labels, Legend, Points, Scene
+from .model import GridFloor, Labels, Legend, Points, Scene
 from .projection import bounds_of, fit_camera
 from .themes import get_theme
-from .ticks import axes_ticks, make_scale
+from .ticks import box_axes, make_scale
 
-PARAMS_BOX = (np.array([7.5, 0.0, -2.5]), np.array([12.5, 5.0, 2.5]))
+PARAMS_BOX = (np.array([-15.0, 0.0, -6.0]), np.array([-10.0, 5.0, -1.0]))
+LANE_GAP = 0.7  # world units between lanes when there are more models than fit in [-4.5, 4.5]
+MAX_LEGEND = 10  # more models than this: the lane labels name them, a legend would cover the view
 PARAM_NAMES = ("mu", "sigma", "lambda")
 
 
@@ -84,8 +88,9 @@ def build_growth_scene(bundle: Bundle, theme: str = "tron", log_count: bool = Fa
         ys = make_scale(np.concatenate(counts), 0.0, 5.0, include_zero=True)
 
     n = len(series)
-    lanes = np.linspace(-4.5, 4.5, n) if n > 1 else np.zeros(1)
-    lane_gap = 9.0 / (n - 1) if n > 1 else 9.0
+    half = max(4.5, LANE_GAP * (n - 1) / 2)  # many models get a deeper floor, not thinner lanes
+    lanes = np.linspace(-half, half, n) if n > 1 else np.zeros(1)
+    lane_gap = 2 * half / (n - 1) if n > 1 else 9.0
     width = float(min(0.3, 0.4 * lane_gap))
     items, legend = [], []
     for i, s in enumerate(series):
@@ -94,8 +99,11 @@ def build_growth_scene(bundle: Bundle, theme: str = "tron", log_count: bool = Fa
         fit = ((info.get("fits") or {}).get(method)) if method else None
         pick = to_jsonable({"model": name, "relations": info.get("relations"), "n_events": info.get("n_events"),
                             "release_date": info.get("release_date"), "method": method, **_fit_summary(fit)})
-        trail = np.stack([xs.to_world(s["t"]), ys.to_world(s["count"]), np.full(s["t"].size, z)], axis=1)
-        items.append(ribbon(trail, width=width, color=color, glow=th.glow, name=f"trail/{name}", pick=[pick]))
+        # the trail starts at the release (t = 0, no children yet), like a light cycle at its start line
+        t0, c0 = np.concatenate([[0.0], s["t"]]), np.concatenate([[0.0], s["count"]])
+        trail = np.stack([xs.to_world(t0), ys.to_world(c0), np.full(t0.size, z)], axis=1)
+        if s["t"].size and s["t"][0] > 0:
+            items.append(ribbon(trail, width=width, color=color, glow=th.glow, name=f"trail/{name}", pick=[pick]))
         if s["fitted"] is not None:
             ft = s["t"] if s["ft"] is None else np.concatenate([s["t"], s["ft"]])
             fc = s["fitted"] if s["fc"] is None else np.concatenate([s["fitted"], s["fc"]])
@@ -108,19 +116,20 @@ def build_growth_scene(bundle: Bundle, theme: str = "tron", log_count: bool = Fa
         legend.append({"label": name, "color": color})
 
     short = [str(s["info"].get("model", i)).split("/")[-1] for i, s in enumerate(series)]
-    items.append(Labels(positions=np.stack([np.full(n, -5.3), np.zeros(n), lanes], 1), texts=short,
-                        color=th.text_color, anchor="right", size=13, name="lane labels"))
-    origin = [-5.0, 0.0, 5.0]
-    items.append(Axes(origin=origin, ends=[[5, 0, 5], [-5, 5, 5], [-5, 0, -5]], name="axes",
-                      ticks=axes_ticks(origin, [xs, ys, None]), log=[False, log_count, False],
-                      titles=[f"{unit}s since release", "children (cumulative)", "base model"]))
+    # lane labels at the finish line (right end of the time axis), clear of the count axis
+    items.append(Labels(positions=np.stack([np.full(n, 5.3), np.zeros(n), lanes], 1), texts=short,
+                        color=th.text_color, anchor="left", size=13, name="lane labels"))
+    edge = half + 0.5
+    items.extend(box_axes([-5.0, 0.0, -edge], [5.0, 5.0, edge], [xs, ys, None],
+                          [f"{unit}s since release", "children (cumulative)", ""]))
     items.extend(_parameter_cloud(series, models, th, method))
 
     bounds = bounds_of(items)
     what = f"{method} fit" if method else "observed"
     return Scene(world="growth", title=f"Growth of {n} model tree{'s' if n != 1 else ''} ({what})", items=items,
-                 camera=fit_camera(bounds, azimuth=25.0, elevation=22.0), theme=th.name,
-                 legend=Legend(entries=legend), grid=GridFloor(size=32.0, spacing=1.0), bounds=bounds)
+                 camera=fit_camera(bounds, azimuth=35.0, elevation=30.0), theme=th.name,
+                 legend=Legend(entries=legend) if n <= MAX_LEGEND else None,
+                 grid=GridFloor(size=2 * float(np.ceil(np.abs(bounds).max() + 2)), spacing=1.0), bounds=bounds)
 
 
 def _mix(a, b, t: float) -> np.ndarray:
@@ -149,11 +158,6 @@ def _parameter_cloud(series, models, th, method) -> list:
     lo, hi = PARAMS_BOX
     scales = [make_scale(params[:, k], lo[k], hi[k], n=4) for k in range(3)]
     world = np.stack([scales[k].to_world(params[:, k]) for k in range(3)], axis=1)
-    origin = [lo[0], lo[1], hi[2]]
-    ends = [[hi[0], lo[1], hi[2]], [lo[0], hi[1], hi[2]], [lo[0], lo[1], lo[2]]]
-    return [
-        Points(positions=world, colors=np.array(colors), sizes=np.full(len(rows), 12.0), name="parameters",
-               pick=picks),
-        Axes(origin=origin, ends=ends, ticks=axes_ticks(origin, scales), titles=list(PARAM_NAMES),
-             name="parameter axes"),
-    ]
+    return [Points(positions=world, colors=np.array(colors), sizes=np.full(len(rows), 12.0), name="parameters",
+                   pick=picks),
+            *box_axes(lo, hi, scales, list(PARAM_NAMES), name="parameter axes")]

@@ -19,10 +19,10 @@ from hubscape.analytics.errors import BundleError
 from .colormaps import apply_colormap
 from .contours import contour_segments
 from .geometry import grid_wireframe, height_field, ribbon
-from .model import Axes, ColorBar, GridFloor, Labels, Lines, Points, Scene
+from .model import ColorBar, GridFloor, Labels, Lines, Points, Scene
 from .projection import bounds_of, fit_camera
 from .themes import Theme, get_theme
-from .ticks import axes_ticks, make_scale, nice_ticks
+from .ticks import box_axes, make_scale, nice_ticks
 
 LIFT = 0.03  # world units that lines and markers float above the surface, against z-fighting
 
@@ -54,11 +54,9 @@ def build_landscape_scene(bundle: Bundle, theme: str = "tron", log_loss: bool = 
         zs = make_scale(y, -5.0, 5.0)
         items = _surface_items(bundle, x, y, loss, xs, zs, hs, th, log_loss, wireframe, contours, vmin, vmax,
                                loss_name, model_id)
-    origin = [xs.world_lo, 0.0, 5.0]
     titles = ["alpha (direction 1)", loss_name, "beta (direction 2)" if zs is not None else ""]
-    ends = [[xs.world_hi, 0, 5], [xs.world_lo, 5, 5], [xs.world_lo, 0, -5 if zs is not None else 5]]
-    items.append(Axes(origin=origin, ends=ends, ticks=axes_ticks(origin, [xs, hs, zs]), titles=titles,
-                      log=[False, log_loss, False], name="axes"))
+    depth = 5.0 if zs is not None else 0.0
+    items.extend(box_axes([xs.world_lo, 0.0, -depth], [xs.world_hi, 5.0, depth], [xs, hs, zs], titles))
     bounds = bounds_of(items)
     method = meta.get("method", "?")
     return Scene(world="landscape", title=f"Loss landscape of {model_id} ({method} directions)", items=items,

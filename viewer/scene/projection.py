@@ -103,19 +103,31 @@ def depth(points: np.ndarray, camera: Camera) -> np.ndarray:
 
 
 def fit_camera(bounds: np.ndarray, azimuth: float = 35.0, elevation: float = 25.0, fov: float = 40.0,
-               aspect: float = 1.5, margin: float = 1.05) -> Camera:
-    """An orbit camera looking at the centre of ``bounds`` (2, 3) that keeps the whole box in view.
+               aspect: float = 1.5, fill: float = 0.9) -> Camera:
+    """An orbit camera looking at the centre of ``bounds`` (2, 3), as close as keeps the box in frame.
 
-    The bounding sphere must fit the narrower of the vertical fov and the horizontal fov at
-    ``aspect``, so the box stays in frame from any azimuth.
+    The eight corners of the box must project within ``fill`` of the frame's half-size at
+    ``aspect`` (width / height); found by bisection on the distance, starting from the
+    distance at which the bounding sphere fits (always enough).
     """
     b = np.asarray(bounds, dtype=np.float64).reshape(2, 3)
     centre = b.mean(axis=0)
     radius = max(float(np.linalg.norm(b[1] - b[0])) / 2.0, 1e-6)
     half_v = math.radians(fov) / 2.0
     half_h = math.atan(math.tan(half_v) * aspect)
-    distance = margin * radius / math.sin(min(half_v, half_h))
-    return Camera(target=centre, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov)
+    far = radius / math.sin(min(half_v, half_h)) / fill
+    corners = np.array([[x, y, z] for x in b[:, 0] for y in b[:, 1] for z in b[:, 2]])
+
+    def fits(distance: float) -> bool:
+        cam = Camera(target=centre, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov)
+        ndc = project_ndc(corners, cam, aspect)
+        return bool(np.isfinite(ndc).all() and (np.abs(ndc[:, :2]) <= fill).all())
+
+    lo, hi = radius * 1e-3, far
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return Camera(target=centre, azimuth=azimuth, elevation=elevation, distance=hi, fov=fov)
 
 
 def bounds_of(items) -> np.ndarray:

@@ -135,3 +135,28 @@ def axes_ticks(origin, scales) -> list[dict]:
             position[k] = float(scale.to_world(value))
             ticks.append({"axis": k, "position": position, "label": label})
     return ticks
+
+
+def box_axes(lo, hi, scales, titles, name: str = "axes", log=None) -> list:
+    """Axes items for a data box seen from the front-right (+x, +z), the builders' default view.
+
+    x runs along the front edge (z = hi), y stands at the front-left corner, and z runs along
+    the right edge (x = hi), so the floor-level axes lie in front of what the box holds rather
+    than behind it. Returns two Axes items (the second holds only the z axis; an axis without
+    a Scale has no ticks, and a zero-length axis is not drawn).
+    """
+    from .model import Axes
+
+    lo, hi = [float(v) for v in lo], [float(v) for v in hi]
+    log = log or [bool(s is not None and s.log) for s in scales]
+    origin = [lo[0], lo[1], hi[2]]
+    main = Axes(origin=origin, ends=[[hi[0], lo[1], hi[2]], [lo[0], hi[1], hi[2]], origin],
+                ticks=axes_ticks(origin, [scales[0], scales[1], None]), titles=[titles[0], titles[1], ""],
+                log=[log[0], log[1], False], name=name)
+    if scales[2] is None and not titles[2]:
+        return [main]
+    corner = [hi[0], lo[1], hi[2]]
+    depth = Axes(origin=corner, ends=[corner, corner, [hi[0], lo[1], lo[2]]],
+                 ticks=axes_ticks(corner, [None, None, scales[2]]), titles=["", "", titles[2]],
+                 log=[False, False, log[2]], name=f"{name} (depth)")
+    return [main, depth]
