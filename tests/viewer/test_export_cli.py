@@ -65,6 +65,24 @@ def test_a_scene_bundle_exports(tmp_path, capsys):
     assert Image.open(out).size == (200, 120)
 
 
+def test_svg_pdf_and_glb_go_to_their_exporters(tmp_path, capsys):
+    import subprocess
+
+    svg, pdf, glb = tmp_path / "f.svg", tmp_path / "f.pdf", tmp_path / "f.glb"
+    for out in (svg, pdf, glb):
+        assert export(capsys, "demo:growth", "--out", out, "--size", "400x260", "--theme", "paper")[0] == 0
+    text = svg.read_text()
+    assert "<image" in text and "months since release" in text and "<text" in text  # labels stay vector
+    subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf), str(tmp_path / "page")], check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 500
+    data = glb.read_bytes()
+    magic, version, length = struct.unpack("<4sII", data[:12])
+    assert magic == b"glTF" and version == 2 and length == len(data)
+    chunk_len, chunk_type = struct.unpack("<I4s", data[12:20])
+    doc = json.loads(data[20:20 + chunk_len])
+    assert chunk_type == b"JSON" and doc["asset"]["version"] == "2.0" and doc["meshes"]
+
+
 def _bogus_kind_bundle(path):
     header = json.dumps({"__metadata__": {"hubscape": json.dumps({"kind": "weather", "schema": 1, "meta": {}})}})
     header_bytes = header.encode() + b" " * (-len(header) % 8)

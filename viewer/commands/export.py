@@ -33,5 +33,6 @@ def run(args) -> int:
     check_dpi(args.dpi)
     path = export_figure(args.source, args.out, size=size, dpi=args.dpi, theme=args.theme,
                          transparent=args.transparent, camera=args.camera)
-    print(f"wrote {path} ({size[0]}x{size[1]}, {args.theme})")
+    what = "glTF scene" if path.suffix.lower() == ".glb" else f"{size[0]}x{size[1]} px at {args.dpi:g} dpi"
+    print(f"wrote {path} ({what}, {args.theme} theme)")
     return 0

@@ -66,10 +66,10 @@ def export_scene(scene, out: str | Path, *, size: tuple[int, int] = (1600, 1000)
             return render_png_bytes(scene_, width, height, theme=theme, transparent=transparent)
 
         writer = vector.export_svg if suffix == ".svg" else vector.export_pdf
-        return writer(scene, out, render_png_bytes=render, size=size, dpi=dpi, theme=theme)
+        return writer(scene, out, render, width=size[0], height=size[1], dpi=dpi)
     from . import gltf
 
-    return gltf.export_glb(scene, out, theme=theme)
+    return gltf.export_glb(scene, out)
 
 
 def export_figure(source, out: str | Path, *, size=(1600, 1000), dpi: float = 150, theme: str = "tron",
