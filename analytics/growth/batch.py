@@ -77,6 +77,42 @@ class BatchFit:
         return interior & ok & self.converged
 
 
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _model(log_t, w, y, x, m):
+    """Weighted residuals and Jacobian columns (each (k, N)) of c(t) at (k, 3) parameters."""
+    from scipy.special import ndtr
+
+    mu, sigma, lam = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    z = (log_t - mu) / sigma
+    cdf = ndtr(z)
+    lc = lam * cdf
+    e = np.exp(lc)
+    r = w * (m * np.expm1(lc) - y)
+    d_mu = (-m * _INV_SQRT_2PI) * w * e * (lam / sigma) * np.exp(-0.5 * z * z)
+    return r, (d_mu, d_mu * z, m * w * e * cdf)
+
+
+def _normal_equations(J):
+    """The 6 distinct entries of J^T J per series from the 3 Jacobian columns."""
+    a, b, c = J
+    return [np.einsum("kn,kn->k", p, q) for p, q in ((a, a), (a, b), (a, c), (b, b), (b, c), (c, c))]
+
+
+def _solve3(A, g):
+    """Solve k symmetric 3x3 systems given as entries (A00, A01, A02, A11, A12, A22) and g (3 x (k,))."""
+    a, b, c, d, e, f = A
+    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
+    c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
+    det = a * c00 + b * c01 + c * c02
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.stack([c00 * g[0] + c01 * g[1] + c02 * g[2],
+                        c01 * g[0] + c11 * g[1] + c12 * g[2],
+                        c02 * g[0] + c12 * g[1] + c22 * g[2]], axis=1) / det[:, None]
+    return np.where(np.isfinite(out), out, 0.0)
+
+
 def _pad(arrays: list[np.ndarray], fill: float) -> np.ndarray:
     n = max(a.size for a in arrays)
     out = np.full((len(arrays), n), fill)
@@ -85,10 +121,35 @@ def _pad(arrays: list[np.ndarray], fill: float) -> np.ndarray:
     return out
 
 
+def _grid_start(ts, counts, sizes, T, lo, hi, m):
+    """Each series' best grid start (as in lsq.grid_start), evaluated on the unpadded points."""
+    from scipy.special import ndtr
+
+    B = len(ts)
+    grids = start_grid(T)                                          # (B, G, 2)
+    t_last = np.array([t[-1] for t in ts])
+    y_last = np.array([c[-1] for c in counts])
+    lam0 = np.clip(wsb.lambda_through(y_last[:, None], t_last[:, None], grids[..., 0], grids[..., 1], m),
+                   lo[:, 2:3], hi[:, 2:3])                         # (B, G)
+    owner = np.repeat(np.arange(B), sizes)
+    log_t = np.log(np.concatenate(ts))[:, None]
+    y = np.concatenate(counts)[:, None]
+    z = (log_t - grids[owner, :, 0]) / grids[owner, :, 1]          # (P, G)
+    sq = (m * np.expm1(lam0[owner] * ndtr(z)) - y) ** 2
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    best = np.argmin(np.add.reduceat(sq, starts, axis=0), axis=1)
+    x0 = np.column_stack([grids[np.arange(B), best], lam0[np.arange(B), best]])
+    return np.clip(x0, lo, hi), y_last
+
+
 def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEFAULT_M,
               observed_until: list[float] | None = None, max_iter: int = 300,
-              tol: float = 1e-12) -> BatchFit:
-    """Fit c(t) to every (t, count) pair by bounded least squares, all series at once."""
+              ftol: float = 1e-10, xtol: float = 1e-10) -> BatchFit:
+    """Fit c(t) to every (t, count) pair by bounded least squares, all series at once.
+
+    A series stops when a step lowers its squared error by less than ``ftol`` (relative), when
+    its step is below ``xtol`` (relative), or when no damping finds a better point.
+    """
     if len(ts) != len(counts) or not ts:
         raise ValueError("fit_batch needs as many t arrays as count arrays, and at least one")
     ts = [np.asarray(t, dtype=float) for t in ts]
@@ -96,72 +157,65 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
     T = np.array(observed_until if observed_until is not None else [t[-1] for t in ts], dtype=float)
     B = len(ts)
     sizes = np.array([t.size for t in ts])
-    t = _pad(ts, 1.0)
+    if np.any(sizes == 0):
+        raise ValueError("fit_batch got an empty series")
+    log_t = np.log(_pad(ts, 1.0))
     y = _pad(counts, 0.0)
-    w = (np.arange(t.shape[1])[None, :] < sizes[:, None]).astype(float)
-    bounds = np.stack([parameter_bounds(x) for x in T])            # (B, 3, 2)
+    w = (np.arange(log_t.shape[1])[None, :] < sizes[:, None]).astype(float)
+    bounds = parameter_bounds(T)                                   # (B, 3, 2)
     lo, hi = bounds[..., 0], bounds[..., 1]
+    x0, y_last = _grid_start(ts, counts, sizes, T, lo, hi, m)
 
-    # grid start: for each series the (mu, sigma) grid point with lambda through the last count
-    grids = np.stack([start_grid(x) for x in T])                   # (B, G, 2)
-    last = sizes - 1
-    t_last, y_last = t[np.arange(B), last], y[np.arange(B), last]
-    lam0 = np.clip(wsb.lambda_through(y_last[:, None], t_last[:, None], grids[..., 0], grids[..., 1], m),
-                   lo[:, 2:3], hi[:, 2:3])
-    curves = wsb.cumulative(t[:, None, :], grids[..., 0:1], grids[..., 1:2], lam0[..., None], m)
-    best = np.argmin(np.sum(w[:, None, :] * (curves - y[:, None, :]) ** 2, axis=2), axis=1)
-    x0 = np.column_stack([grids[np.arange(B), best], lam0[np.arange(B), best]])
-    x0 = np.clip(x0, lo, hi)
-
+    # lmfit's bound transform: x = lo + (sin u + 1) (hi - lo) / 2
     half = (hi - lo) / 2.0
     u = np.arcsin(np.clip((x0 - lo) / half - 1.0, -1.0, 1.0))
-
-    def residual(u_):
-        x = lo + (np.sin(u_) + 1.0) * half
-        return x, w * (wsb.cumulative(t, x[:, 0:1], x[:, 1:2], x[:, 2:3], m) - y)
-
-    x, r = residual(u)
-    sse = np.sum(r * r, axis=1)
+    x = lo + (np.sin(u) + 1.0) * half
+    r, Jx = _model(log_t, w, y, x, m)
+    Jx = list(Jx)
+    sse = np.einsum("kn,kn->k", r, r)
     damping = np.full(B, 1e-3)
     fittable = (sizes >= MIN_POINTS) & (y_last >= MIN_POINTS)   # as many points and events as lsq needs
     active = fittable.copy()
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=int)
-    eye = np.eye(3)
     for _ in range(max_iter):
-        if not active.any():
+        idx = np.flatnonzero(active)       # work only on the series still iterating
+        if idx.size == 0:
             break
-        J = w[..., None] * wsb.jacobian(t, x[:, 0:1], x[:, 1:2], x[:, 2:3], m)   # (B, N, 3) in x
-        J = J * (half * np.cos(u))[:, None, :]                                   # chain rule to u
-        A = np.einsum("bni,bnj->bij", J, J)
-        g = np.einsum("bni,bn->bi", J, r)
-        diag = np.diagonal(A, axis1=1, axis2=2)
-        scale = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
-        M = A + damping[:, None, None] * scale[:, :, None] * eye
-        try:
-            step = -np.linalg.solve(M, g[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(M.reshape(-1, 3), g.reshape(-1), rcond=None)[0].reshape(B, 3)
-        step[~active] = 0.0
-        u_new = u + step
-        x_new, r_new = residual(u_new)
-        sse_new = np.sum(r_new * r_new, axis=1)
-        better = active & np.isfinite(sse_new) & (sse_new <= sse)
-        gain = np.where(better, (sse - sse_new) / np.maximum(sse, 1e-300), 0.0)
-        u = np.where(better[:, None], u_new, u)
-        x = np.where(better[:, None], x_new, x)
-        r = np.where(better[:, None], r_new, r)
-        sse = np.where(better, sse_new, sse)
-        damping = np.where(better, np.maximum(damping / 10.0, 1e-12), damping * 10.0)
-        iterations += active
-        small_step = np.max(np.abs(step), axis=1) <= 1e-10 * (1.0 + np.max(np.abs(u), axis=1))
-        done = active & ((better & (gain < tol)) | small_step | (damping > 1e12))
-        converged |= done
-        active &= ~done
+        du = half[idx] * np.cos(u[idx])    # chain rule from x to u
+        J = [Jx[i][idx] * du[:, i:i + 1] for i in range(3)]
+        A = _normal_equations(J)
+        ri = r[idx]
+        g = [np.einsum("kn,kn->k", Ji, ri) for Ji in J]
+        lm = damping[idx]
+        floor = 1e-12 * np.maximum(np.maximum(A[0], A[3]), np.maximum(A[5], 1e-300))
+        for k in (0, 3, 5):                # Marquardt: damp the diagonal in proportion to itself
+            A[k] = A[k] + lm * np.maximum(A[k], floor)
+        step = -_solve3(A, g)
+        u_new = u[idx] + step
+        x_new = lo[idx] + (np.sin(u_new) + 1.0) * half[idx]
+        r_new, J_new = _model(log_t[idx], w[idx], y[idx], x_new, m)
+        sse_new = np.einsum("kn,kn->k", r_new, r_new)
+        sse_old = sse[idx]
+        better = np.isfinite(sse_new) & (sse_new <= sse_old)
+        gain = np.where(better, (sse_old - sse_new) / np.maximum(sse_old, 1e-300), 0.0)
+        acc = idx[better]
+        u[acc], x[acc], r[acc], sse[acc] = u_new[better], x_new[better], r_new[better], sse_new[better]
+        for i in range(3):
+            Jx[i][acc] = J_new[i][better]
+        damping[idx] = np.where(better, np.maximum(lm / 10.0, 1e-12), lm * 10.0)
+        iterations[idx] += 1
+        small_step = ~np.all(np.abs(step) > xtol * (xtol + np.abs(u[idx])), axis=1) & better
+        # crawling into a bound (the transform flattens there): stop once it would be flagged as on it
+        xi, loi, hii = x[idx], lo[idx], hi[idx]
+        near = np.any(np.minimum(xi - loi, hii - xi) < 1e-3 * (hii - loi), axis=1)
+        done = (better & (gain < ftol)) | small_step | (damping[idx] > 1e12) | (near & better & (gain < 1e-6))
+        converged[idx[done]] = True
+        active[idx[done]] = False
+    Jx = np.stack(Jx, axis=-1)                                      # (B, N, 3), weighted, in x
 
     # covariance as lmfit reports it: inv(J^T J) in x, scaled by the residual variance
     n = sizes.astype(float)
-    Jx = w[..., None] * wsb.jacobian(t, x[:, 0:1], x[:, 1:2], x[:, 2:3], m)
     A = np.einsum("bni,bnj->bij", Jx, Jx)
     cov = np.full((B, 3, 3), np.nan)
     dof = np.maximum(n - 3, 1)

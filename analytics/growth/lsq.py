@@ -29,22 +29,32 @@ SIGMAS = np.array([0.3, 0.6, 1.0, 1.5, 2.5])
 MIN_POINTS = 5
 
 
-def parameter_bounds(observed_until: float) -> np.ndarray:
+def parameter_bounds(observed_until) -> np.ndarray:
     """(3, 2) lower/upper bounds of (mu, sigma, lambda) for a series observed until T.
 
     mu spans from a fraction of the first period to e^4 (~55) times the observed span; sigma
     and lambda cover every curve seen on the Hub with room to spare (lambda = 15 means a
     saturation count of 30 e^15, ~10^8, for m = 30). An estimate on a bound is reported as not
-    identifiable, never silently kept.
+    identifiable, never silently kept. An array of T gives shape T.shape + (3, 2).
     """
-    return np.array([[-2.0, math.log(max(observed_until, 1.0)) + 4.0], [0.05, 5.0], [1e-3, 15.0]])
+    T = np.asarray(observed_until, dtype=float)
+    out = np.empty(T.shape + (3, 2))
+    out[..., 0, 0], out[..., 0, 1] = -2.0, np.log(np.maximum(T, 1.0)) + 4.0
+    out[..., 1, :] = (0.05, 5.0)
+    out[..., 2, :] = (1e-3, 15.0)
+    return out
 
 
-def start_grid(observed_until: float) -> np.ndarray:
-    """(G, 2) grid of (mu, sigma) starting points."""
-    bounds = parameter_bounds(observed_until)
-    mus = np.clip(math.log(max(observed_until, 1.0)) + MU_OFFSETS, *bounds[0])
-    return np.array([(mu, s) for mu in mus for s in SIGMAS])
+def start_grid(observed_until) -> np.ndarray:
+    """(G, 2) grid of (mu, sigma) starting points (T.shape + (G, 2) for an array of T)."""
+    T = np.asarray(observed_until, dtype=float)
+    bounds = parameter_bounds(T)
+    mus = np.log(np.maximum(T, 1.0))[..., None] + MU_OFFSETS
+    mus = np.clip(mus, bounds[..., 0, 0, None], bounds[..., 0, 1, None])
+    out = np.empty(T.shape + (MU_OFFSETS.size, SIGMAS.size, 2))
+    out[..., 0] = mus[..., :, None]
+    out[..., 1] = SIGMAS
+    return out.reshape(T.shape + (-1, 2))
 
 
 def grid_start(t: np.ndarray, count: np.ndarray, m: float, observed_until: float) -> np.ndarray:
