@@ -29,7 +29,8 @@ FIGURE_FORMATS = ("png", "pdf", "svg")
 #: Columns of the summary table, in order.
 COLUMNS = ("model", "method", "n_events", "mu", "mu_stderr", "sigma", "sigma_stderr", "lambda", "lambda_stderr",
            "c_inf", "c_inf_stderr", "c_inf_lower_bound", "r2", "rmse", "aic", "bic", "identifiable",
-           "anomalous_periods", "poor_fit", "release_date", "release_source", "reasons", "notes")
+           "t_peak", "anomalous_periods", "poor_fit", "backtest_k", "backtest_mape", "backtest_rmse",
+           "release_date", "release_source", "reasons", "notes")
 
 
 def file_stem(model: str) -> str:
@@ -42,12 +43,15 @@ def summary_row(result: GrowthResult, method: str) -> dict[str, Any]:
     fit = result.fits[method]
     s = result.series
     se = fit.stderr
+    bt = result.backtests.get(method)
     return {
         "model": s.model, "method": method, "n_events": s.n_events,
         "mu": fit.mu, "mu_stderr": se[0], "sigma": fit.sigma, "sigma_stderr": se[1],
         "lambda": fit.lam, "lambda_stderr": se[2], "c_inf": fit.c_inf, "c_inf_stderr": fit.c_inf_stderr,
         "c_inf_lower_bound": fit.c_inf_lower_bound, "r2": fit.r2, "rmse": fit.rmse, "aic": fit.aic, "bic": fit.bic,
-        "identifiable": fit.identifiable, "anomalous_periods": list(result.anomalous_periods),
+        "identifiable": fit.identifiable, "t_peak": fit.t_peak, "anomalous_periods": list(result.anomalous_periods),
+        "backtest_k": "" if bt is None else bt.k, "backtest_mape": math.nan if bt is None else bt.mape,
+        "backtest_rmse": math.nan if bt is None else bt.rmse,
         "poor_fit": result.poor_fit, "release_date": s.release_date.isoformat(),
         "release_source": s.release_source, "reasons": "; ".join(fit.reasons), "notes": "; ".join(s.notes),
     }

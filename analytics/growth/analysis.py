@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
-from hubscape.analytics.growth.forecast import forecast
+from hubscape.analytics.growth.forecast import backtest, forecast
 from hubscape.analytics.growth.lsq import fit_lsq
 from hubscape.analytics.growth.mle import fit_mle
 from hubscape.analytics.growth.results import GrowthResult
@@ -19,11 +21,13 @@ METHODS: tuple[str, ...] = ("lsq", "mle")
 
 
 def analyze(series: GrowthSeries, methods: tuple[str, ...] = ("lsq",), m: float = wsb.DEFAULT_M,
-            horizon: int = 12, prior: tuple[float, float] | None = None) -> GrowthResult:
+            horizon: int = 12, prior: tuple[float, float] | None = None,
+            backtest_k: int | None = None) -> GrowthResult:
     """Fit ``series`` with each method, forecast ``horizon`` periods, and flag anomalies.
 
     ``prior`` (shape, rate) is a Gamma prior on lambda for the "mle" method. ``poor_fit``
-    judges the first method's fit.
+    judges the first method's fit. With ``backtest_k`` each method is also refitted on the
+    first k periods and scored on the rest (skipped, with a note, for a series too short).
     """
     unknown = [name for name in methods if name not in METHODS]
     if unknown or not methods:
@@ -35,5 +39,11 @@ def analyze(series: GrowthSeries, methods: tuple[str, ...] = ("lsq",), m: float 
         fit = fit_lsq(series, m=m) if name == "lsq" else fit_mle(series, m=m, prior=prior)
         result.fits[name] = fit
         result.forecasts[name] = forecast(fit, series, horizon=horizon)
+        if backtest_k is not None and backtest_k < series.observed_until - 1:
+            fitter = fit_lsq if name == "lsq" else partial(fit_mle, prior=prior)
+            result.backtests[name] = backtest(series, backtest_k, m=m, fitter=fitter)
+    if backtest_k is not None and not result.backtests:
+        series.notes.append(f"no backtest: {series.observed_until:.3g} {series.unit}s observed, "
+                            f"too few to fit {backtest_k} and score the rest")
     result.poor_fit = is_poor_fit(result.fits[methods[0]])
     return result

@@ -121,4 +121,4 @@ def backtest(series: GrowthSeries, k: int, m: float = wsb.DEFAULT_M, fitter=fit_
     nz = observed > 0
     mape = float(np.mean(np.abs(err[nz]) / observed[nz])) if nz.any() else math.nan
     return Backtest(k=k, t=t, observed=observed, predicted=predicted, mape=mape,
-                    rmse=float(np.sqrt(np.mean(err ** 2))))
+                    rmse=float(np.sqrt(np.mean(err ** 2))), identifiable=fit.identifiable)

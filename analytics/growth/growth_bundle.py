@@ -19,7 +19,7 @@ import numpy as np
 
 from hubscape.analytics.bundle import read_bundle, write_bundle
 from hubscape.analytics.errors import BundleError
-from hubscape.analytics.growth.results import PARAM_NAMES, FitResult, Forecast, GrowthResult
+from hubscape.analytics.growth.results import PARAM_NAMES, Backtest, FitResult, Forecast, GrowthResult
 from hubscape.analytics.growth.series import GrowthSeries
 
 _SERIES_COUNTS = ("n_listed", "n_missing_dates", "n_duplicates", "n_before_release", "n_multi_base")
@@ -77,6 +77,13 @@ def encode_results(results: Sequence[GrowthResult], horizon: int) -> tuple[dict[
                 arrays[f"{key}/forecast_lo"] = fc.lo
                 arrays[f"{key}/forecast_hi"] = fc.hi
                 entry["fits"][name]["forecast_level"] = fc.level
+            bt = r.backtests.get(name)
+            if bt is not None:
+                arrays[f"{key}/backtest_t"] = bt.t
+                arrays[f"{key}/backtest_observed"] = bt.observed
+                arrays[f"{key}/backtest_predicted"] = bt.predicted
+                entry["fits"][name]["backtest"] = {"k": bt.k, "mape": bt.mape, "rmse": bt.rmse,
+                                                  "identifiable": bt.identifiable}
         models.append(entry)
     meta = {"unit": units.pop(), "m": ms.pop() if len(ms) == 1 else None, "methods": methods,
             "horizon": horizon, "models": models}
@@ -134,6 +141,14 @@ def read_growth_bundle(path: str | Path) -> list[GrowthResult]:
                         t=bundle.array(f"{fkey}/forecast_t"), mean=bundle.array(f"{fkey}/forecast"),
                         lo=bundle.array(f"{fkey}/forecast_lo"), hi=bundle.array(f"{fkey}/forecast_hi"),
                         level=float(fm.get("forecast_level", 0.9)))
+                bt = fm.get("backtest")
+                if bt is not None:
+                    result.backtests[name] = Backtest(
+                        k=int(bt["k"]), t=bundle.array(f"{fkey}/backtest_t"),
+                        observed=bundle.array(f"{fkey}/backtest_observed"),
+                        predicted=bundle.array(f"{fkey}/backtest_predicted"),
+                        mape=_float(bt.get("mape")), rmse=_float(bt.get("rmse")),
+                        identifiable=bool(bt.get("identifiable")))
             results.append(result)
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path}: growth bundle meta is incomplete or malformed ({exc!r})") from None

@@ -101,6 +101,13 @@ class FitResult:
             return math.nan
         return float(self.m * math.exp(self.lam) * self.stderr[2])
 
+    @property
+    def t_peak(self) -> float:
+        """When the fitted rate of new children peaks (in the series' unit); NaN without a fit."""
+        if not np.all(np.isfinite(self.params)):
+            return math.nan
+        return wsb.peak_time(self.mu, self.sigma, self.lam)
+
     def curve(self, t) -> np.ndarray:
         """c(t) under the fitted parameters."""
         return wsb.cumulative(t, *self.params, m=self.m)
@@ -139,6 +146,8 @@ class Backtest:
     predicted: np.ndarray
     mape: float
     rmse: float
+    identifiable: bool = False
+    """Whether the fit of the first k periods was identifiable (if not, expect a wild forecast)."""
 
 
 @dataclass
@@ -148,6 +157,8 @@ class GrowthResult:
     series: GrowthSeries
     fits: dict[str, FitResult] = field(default_factory=dict)
     forecasts: dict[str, Forecast] = field(default_factory=dict)
+    backtests: dict[str, Backtest] = field(default_factory=dict)
+    """Per method, when asked for: fit on the first k periods, forecast the rest."""
     anomalous_periods: list[int] = field(default_factory=list)
     """Periods (1-based) with an abrupt jump in new children."""
     poor_fit: bool = False

@@ -65,12 +65,15 @@ def test_fit_table_bundle_and_refit_from_the_bundle(capsys, small_csv, tmp_path)
     assert "microsoft/phi-2" in out and "meta-llama/Llama-2-7b" in out and str(bundle) in out
     assert "not identifiable" in out.lower() or "Not identifiable" in out
     code, out, _ = run(capsys, "growth", "fit", str(bundle), "--json", "--method", "mle", "--prior-shape", "2",
-                       "--prior-rate", "1", "--unit", "week", "--horizon", "4")
+                       "--prior-rate", "1", "--unit", "week", "--horizon", "4", "--backtest", "40")
     assert code == 0
     fits = _strict(out)
     assert [d["model"] for d in fits] == ["meta-llama/Llama-2-7b", "microsoft/phi-2"]
     assert fits[1]["method"] == "mle" and fits[1]["unit"] == "week" and fits[1]["prior"] == {"shape": 2.0, "rate": 1.0}
     assert len(fits[1]["forecast"]["t"]) == 4
+    bt = fits[1]["backtest"]
+    assert bt["k"] == 40 and bt["t"][0] == 41 and 0 <= bt["mape"] < 1 and len(bt["predicted"]) == len(bt["observed"])
+    assert fits[1]["t_peak"] > 0
 
 
 def test_report_writes_figures_and_tables(capsys, small_csv, tmp_path):

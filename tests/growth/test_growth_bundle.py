@@ -42,8 +42,9 @@ def assert_same(a, b, where="result"):
 
 def test_round_trip_is_lossless(tmp_path, children_csv):
     trees = {t.base.id: t for t in read_children_csv(children_csv)}
-    results = [analyze(build_series(trees[name]), methods=("lsq", "mle"), horizon=6, prior=(2.0, 1.0))
+    results = [analyze(build_series(trees[name]), methods=("lsq", "mle"), horizon=6, prior=(2.0, 1.0), backtest_k=12)
                for name in MODELS]
+    assert set(results[0].backtests) == {"lsq", "mle"} and not results[4].backtests  # DeepSeek-R1: 3 months
     path = write_growth_bundle(tmp_path / "fits.safetensors", results, horizon=6)
     back = read_growth_bundle(path)
     assert [r.model for r in back] == list(MODELS)

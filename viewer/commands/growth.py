@@ -72,6 +72,8 @@ def _common(parser) -> None:
     parser.add_argument("--prior-shape", type=_positive(float), metavar="A",
                         help="Gamma prior on lambda for --method mle: shape (with --prior-rate)")
     parser.add_argument("--prior-rate", type=_positive(float), metavar="B", help="Gamma prior on lambda: rate")
+    parser.add_argument("--backtest", type=_positive(int), metavar="K",
+                        help="also fit only the first K periods and score the forecast of the rest (MAPE, RMSE)")
 
 
 def analyze_sources(args) -> list:
@@ -97,7 +99,8 @@ def analyze_sources(args) -> list:
         task = progress.add_task("fitting", total=len(series))
         for s in series:
             progress.update(task, description=f"fitting {s.model}")
-            results.append(analyze(s, methods=(args.method,), m=args.m, horizon=args.horizon, prior=prior))
+            results.append(analyze(s, methods=(args.method,), m=args.m, horizon=args.horizon, prior=prior,
+                                   backtest_k=args.backtest))
             progress.advance(task)
     return results
 
@@ -106,6 +109,7 @@ def result_json(result, method: str) -> dict:
     """One model's fit as the JSON object of ``growth fit --json``."""
     s, fit = result.series, result.fits[method]
     fc = result.forecasts[method]
+    bt = result.backtests.get(method)
     se = fit.stderr
     return {
         "model": s.model, "n_events": s.n_events, "mu": fit.mu, "sigma": fit.sigma, "lambda": fit.lam,
@@ -120,7 +124,11 @@ def result_json(result, method: str) -> dict:
         "n_missing_dates": s.n_missing_dates, "n_duplicates": s.n_duplicates,
         "n_before_release": s.n_before_release, "n_multi_base": s.n_multi_base,
         "floor_dated": s.floor_dated, "truncated": s.truncated, "notes": s.notes,
+        "t_peak": fit.t_peak,
         "forecast": {"t": fc.t, "mean": fc.mean, "lo": fc.lo, "hi": fc.hi, "level": fc.level},
+        "backtest": None if bt is None else {"k": bt.k, "mape": bt.mape, "rmse": bt.rmse,
+                                             "identifiable": bt.identifiable, "t": bt.t,
+                                             "observed": bt.observed, "predicted": bt.predicted},
     }
 
 
@@ -148,6 +156,9 @@ def print_table(results, method: str) -> None:
                           ("lambda", "right"), ("c_inf", "right"), ("R²", "right"), ("identifiable", "center"),
                           (f"anomalous {unit}s", "left")]:
         table.add_column(name, justify=justify, overflow="fold")
+    with_backtest = any(method in r.backtests for r in results)
+    if with_backtest:
+        table.add_column("backtest MAPE", justify="right")
     notes = []
     for r in results:
         fit = r.fits[method]
@@ -157,10 +168,14 @@ def print_table(results, method: str) -> None:
         else:
             c_inf = f"≥ {fit.c_inf_lower_bound:.0f}"
             notes.append(f"{r.model}: {'; '.join(fit.reasons)}")
-        table.add_row(r.model, str(r.series.n_events), _pm(fit.mu, se[0]), _pm(fit.sigma, se[1]),
-                      _pm(fit.lam, se[2]), c_inf, "-" if not math.isfinite(fit.r2) else f"{fit.r2:.3f}",
-                      "yes" if fit.identifiable else "[red]no[/red]",
-                      " ".join(map(str, r.anomalous_periods)) or "-")
+        row = [r.model, str(r.series.n_events), _pm(fit.mu, se[0]), _pm(fit.sigma, se[1]),
+               _pm(fit.lam, se[2]), c_inf, "-" if not math.isfinite(fit.r2) else f"{fit.r2:.3f}",
+               "yes" if fit.identifiable else "[red]no[/red]", " ".join(map(str, r.anomalous_periods)) or "-"]
+        if with_backtest:
+            bt = r.backtests.get(method)
+            row.append("-" if bt is None or not math.isfinite(bt.mape) else
+                       f"{bt.mape:.1%} (k={bt.k}{'' if bt.identifiable else ', not identifiable'})")
+        table.add_row(*row)
     console = Console()
     if not console.is_terminal:
         console = Console(width=180)  # piped into a file: keep one model per line
