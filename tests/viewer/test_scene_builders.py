@@ -137,6 +137,22 @@ def test_growth_scene_trails_fits_bands_and_parameter_cloud(tmp_path):
     assert np.all(scene.bounds[0] <= cloud.positions.min(0)) and np.all(scene.bounds[1] >= cloud.positions.max(0))
 
 
+def test_growth_unfitted_model_has_a_trail_but_no_fit_or_band(tmp_path):
+    from hubscape.analytics.bundle import read_bundle
+
+    bundle = read_bundle(growth_bundle(tmp_path / "g.safetensors", n_models=2))
+    for key in ("params", "fitted", "forecast", "forecast_lo", "forecast_hi"):
+        bundle.arrays[f"models/1/lsq/{key}"] = np.full_like(bundle.arrays[f"models/1/lsq/{key}"], np.nan)
+    for log_count in (False, True):
+        scene = build_scene(bundle, log_count=log_count)
+        names = [i.name for i in scene.items]
+        assert "trail/org/base-1" in names and "forecast/org/base-1" not in names
+        assert "forecast/org/base-0" in names
+        assert "fit/org/base-1" not in names and "fit/org/base-0" in names  # NaN fit: no line, not a floor line
+        assert all(item.vertex_count() > 0 for item in scene.items)  # renderers never get empty items
+        assert scene.find("parameters").positions.shape == (1, 3)
+
+
 def test_growth_log_count_axis(tmp_path):
     scene = build_scene(growth_bundle(tmp_path / "g.safetensors"), log_count=True)
     axes = scene.find("axes")

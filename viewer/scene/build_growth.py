@@ -108,9 +108,12 @@ def build_growth_scene(bundle: Bundle, theme: str = "tron", log_count: bool = Fa
             ft = s["t"] if s["ft"] is None else np.concatenate([s["t"], s["ft"]])
             fc = s["fitted"] if s["fc"] is None else np.concatenate([s["fitted"], s["fc"]])
             curve = np.stack([xs.to_world(ft), ys.to_world(fc), np.full(ft.size, z + 0.6 * width)], axis=1)
-            items.append(polyline(curve, color=_mix(color, th.text_color, 0.5), width=2.0,
-                                  name=f"fit/{name}", pick=[pick]))
-        if s["ft"] is not None and s["lo"] is not None and s["hi"] is not None:
+            fit_line = polyline(curve, color=_mix(color, th.text_color, 0.5), width=2.0, name=f"fit/{name}",
+                                pick=[pick])
+            if fit_line.positions.shape[0]:  # an unfitted model's curve is all NaN: nothing to draw
+                items.append(fit_line)
+        if s["ft"] is not None and s["lo"] is not None and s["hi"] is not None and _finite_rows(
+                s["ft"], s["lo"], s["hi"]) >= 2:  # unfitted models have NaN forecasts: no band
             items.append(band(xs.to_world(s["ft"]), ys.to_world(s["lo"]), ys.to_world(s["hi"]), z,
                               color=[*color[:3], 0.35], opacity=0.35, name=f"forecast/{name}", pick=[pick]))
         legend.append({"label": name, "color": color})
@@ -130,6 +133,10 @@ def build_growth_scene(bundle: Bundle, theme: str = "tron", log_count: bool = Fa
                  camera=fit_camera(bounds, azimuth=35.0, elevation=30.0), theme=th.name,
                  legend=Legend(entries=legend) if n <= MAX_LEGEND else None,
                  grid=GridFloor(size=2 * float(np.ceil(np.abs(bounds).max() + 2)), spacing=1.0), bounds=bounds)
+
+
+def _finite_rows(*arrays) -> int:
+    return int(np.logical_and.reduce([np.isfinite(a) for a in arrays]).sum())
 
 
 def _mix(a, b, t: float) -> np.ndarray:

@@ -97,7 +97,7 @@ class Scale:
         if not self.log:
             return v
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log10(np.where(v >= self.lo, v, self.lo))
+            return np.log10(np.where(np.isnan(v) | (v >= self.lo), v, self.lo))  # NaN stays a gap
 
     def to_world(self, values) -> np.ndarray:
         """World coordinates of data values; on a log axis values below its start go to the start."""
