@@ -127,3 +127,13 @@ def test_process_exit_code_and_help():
     proc = subprocess.run([sys.executable, "-m", "hubscape.viewer", "growth", "fit", "x.csv", "--method", "nls"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_outputs_are_one_line_errors(capsys, tmp_path, small_csv):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    for argv in (["fit", str(small_csv), "--out", str(tmp_path / "folder")],
+                 ["report", str(small_csv), "--out", str(tmp_path / "file")]):
+        code, out, err = run(capsys, "growth", *argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1
+    assert list((tmp_path / "folder").iterdir()) == [] and (tmp_path / "file").read_text() == "x"

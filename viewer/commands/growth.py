@@ -187,13 +187,37 @@ def print_table(results, method: str) -> None:
             console.print(f"  {line}", markup=False)
 
 
+def _check_out(path: str, folder: bool) -> None:
+    """Refuse an --out that cannot be written before any work is done."""
+    from pathlib import Path
+
+    from hubscape.analytics.errors import InputError
+
+    out = Path(path)
+    if folder and out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a folder; give a folder for the report")
+    if not folder and out.is_dir():
+        raise InputError(f"{out} is a folder; give a bundle file name such as {out / 'growth.safetensors'}")
+
+
+def _cannot_write(path, exc: OSError):
+    from hubscape.analytics.errors import InputError
+
+    return InputError(f"cannot write {path}: {exc.strerror or exc}")
+
+
 def run_fit(args) -> int:
+    if args.out:
+        _check_out(args.out, folder=False)
     results = analyze_sources(args)
     if args.out:
         from hubscape.analytics.growth.growth_bundle import write_growth_bundle
 
-        path = write_growth_bundle(args.out, results, horizon=args.horizon,
-                                   provenance={"command": "growth fit", "sources": list(args.sources)})
+        try:
+            path = write_growth_bundle(args.out, results, horizon=args.horizon,
+                                       provenance={"command": "growth fit", "sources": list(args.sources)})
+        except OSError as exc:
+            raise _cannot_write(args.out, exc) from None
     if args.json:
         from hubscape.analytics.bundle import to_jsonable
 
@@ -208,7 +232,11 @@ def run_fit(args) -> int:
 def run_report(args) -> int:
     from hubscape.viewer.growth_report import write_report
 
+    _check_out(args.out, folder=True)
     results = analyze_sources(args)
-    paths = write_report(results, args.out, method=args.method)
+    try:
+        paths = write_report(results, args.out, method=args.method)
+    except OSError as exc:
+        raise _cannot_write(args.out, exc) from None
     print(f"wrote {len(paths)} files ({len(results)} figures in PNG, PDF and SVG; summary.csv, summary.md) to {args.out}")
     return 0
