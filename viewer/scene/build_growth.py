@@ -155,10 +155,10 @@ def _parameter_cloud(series, models, th, method) -> list:
             continue
         rows.append(p)
         colors.append(th.color(i))
-        fit = (models[i].get("fits") or {}).get(method)
+        summary = _fit_summary((models[i].get("fits") or {}).get(method))
+        extra = {k: v for k, v in summary.items() if k.endswith("stderr") or k in ("c_inf", "identifiable")}
         picks.append(to_jsonable({"model": models[i].get("model", f"model {i}"), "method": method,
-                                  "mu": p[0], "sigma": p[1], "lambda": p[2], **{k: v for k, v in _fit_summary(fit).items()
-                                                                                if k.endswith("stderr") or k in ("c_inf", "identifiable")}}))
+                                  "mu": p[0], "sigma": p[1], "lambda": p[2], **extra}))
     if not rows:
         return []
     params = np.array(rows)
