@@ -37,7 +37,20 @@ WINDOW_SCRIPT = textwrap.dedent("""
         canvas.submit_event({"event_type": "key_up", "key": name, "modifiers": ()})
         canvas._process_events()
 
+    canvas.force_draw()
+    canvas._process_events()  # the window's initial resize
     out["start"] = frame()
+    # Hover the landscape's minimum marker (its upper half: the lower half sits in the surface).
+    from hubscape.viewer.scene.projection import project
+    marker = viewer.rendered.source.find("minimum")
+    width, height = canvas.get_logical_size()
+    x, y = project(marker.positions[:1], viewer.rendered.source.camera, width, height)[0]
+    y -= 0.25 * float(marker.sizes[0])
+    canvas.submit_event({"event_type": "pointer_move", "x": float(x), "y": float(y), "modifiers": (),
+                         "buttons": (), "button": 0, "ntouches": 0, "touches": {}})
+    canvas._process_events()
+    out["tooltip"] = viewer.tooltip_text
+    out["expected_pick"] = marker.pick[0]
     key("t")
     out["after_t"] = frame()
     key("2")
@@ -67,6 +80,9 @@ def test_window_opens_renders_and_keys_switch_theme_and_world(tmp_path):
     out = json.loads(lines[-1][len("RESULT"):])
     assert out["start"]["theme"] == "tron" and out["start"]["corner"] == [0, 0, 0]
     assert out["start"]["std"] > 10  # the landscape is drawn, not just the background
+    assert out["tooltip"].startswith("item: minimum")
+    for key, value in out["expected_pick"].items():
+        assert f"{key}: " in out["tooltip"]
     assert out["after_t"]["theme"] == "paper" and out["after_t"]["corner"] == [255, 255, 255]
     assert out["after_2"]["world"] == "activations" and out["after_2"]["theme"] == "paper"
     assert out["screenshot"] and (tmp_path / out["screenshot"].split("/")[-1]).stat().st_size > 1000

@@ -80,14 +80,19 @@ def _picked_vertex(item: Item, info: dict) -> int:
     return 0
 
 
-def set_camera(camera: gfx.PerspectiveCamera, view: Camera, width: int, height: int) -> None:
-    """Place a pygfx camera like ``view`` for a width x height image (vertical fov)."""
+def set_projection(camera: gfx.PerspectiveCamera, fov: float, width: int, height: int) -> None:
+    """Give a pygfx camera the vertical field of view ``fov`` (degrees) for a width x height view."""
     aspect = width / height
     # pygfx applies fov to the mean of width and height; convert from the vertical fov.
-    half = math.tan(math.radians(view.fov) / 2.0) * (1.0 + aspect) / 2.0
+    half = math.tan(math.radians(fov) / 2.0) * (1.0 + aspect) / 2.0
     camera.fov = math.degrees(2.0 * math.atan(half))
     camera.aspect = aspect
     camera.maintain_aspect = False
+
+
+def set_camera(camera: gfx.PerspectiveCamera, view: Camera, width: int, height: int) -> None:
+    """Place a pygfx camera like ``view`` for a width x height image (vertical fov)."""
+    set_projection(camera, view.fov, width, height)
     camera.depth_range = clip_planes(view)
     camera.local.position = tuple(float(v) for v in view.eye)
     camera.look_at(tuple(float(v) for v in view.target))

@@ -28,7 +28,7 @@ import pygfx as gfx
 
 from hubscape.viewer.scene.themes import THEMES, get_theme
 
-from .convert import RenderedScene, scene_to_pygfx, set_camera
+from .convert import RenderedScene, scene_to_pygfx, set_projection
 from .flight import ChaseCamera, FlightModel, FlightState
 
 HELP = """hubscape viewer
@@ -84,6 +84,7 @@ class SceneViewer:
         self.rendered: RenderedScene | None = None
         self._last_time = time.perf_counter()
         self.screenshots: list[Path] = []
+        self.tooltip_text = ""
         self.load()
         canvas.add_event_handler(self._on_key_down, "key_down")
         canvas.add_event_handler(self._on_key_up, "key_up")
@@ -116,6 +117,11 @@ class SceneViewer:
             text.material.color = gfx.Color.from_physical(*[float(c) for c in look.text_color])
             text.material.outline_color = gfx.Color.from_physical(*[float(c) for c in look.background])
         self.status.set_text(f"{self.world.name} | {self.theme} | {'fly' if self.flying else 'orbit'}  (h: help)")
+        self._layout(*size)
+
+    def _layout(self, width: float, height: float) -> None:
+        self.help.local.position = (12, height - 12, 0)
+        self.status.local.position = (12, 12, 0)
 
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name).name
@@ -182,15 +188,15 @@ class SceneViewer:
     def _on_pointer_move(self, event) -> None:
         info = self.renderer.get_pick_info((event["x"], event["y"]))
         record = self.rendered.pick_record(info) if info else None
-        self.tooltip.set_text(_format_record(record) if record else "")
+        self.tooltip_text = _format_record(record) if record else ""
+        self.tooltip.set_text(self.tooltip_text)
         self.tooltip.local.position = (event["x"] + 14, self.canvas.get_logical_size()[1] - event["y"] + 8, 0)
         self.canvas.request_draw()
 
     def _on_resize(self, event) -> None:
         width, height = max(1, event["width"]), max(1, event["height"])
-        self.rendered.camera.aspect = width / height
-        self.help.local.position = (12, height - 12, 0)
-        self.status.local.position = (12, 12, 0)
+        set_projection(self.rendered.camera, self.rendered.source.camera.fov, width, height)
+        self._layout(width, height)
 
     # -- drawing -------------------------------------------------------------------------
 
