@@ -276,6 +276,8 @@ const api = {
   get fallbackReason() { return engine && engine.fallbackReason; },
   get frameTime() { return engine && engine.frameTime; },
   get frames() { return engine ? engine.frames : 0; },
+  /** Milliseconds from navigation start to the first rendered frame. */
+  get firstFrameAt() { return engine ? engine.firstFrameAt : undefined; },
   get kernel() { return state.kernel && state.kernel.name; },
   get kernels() { return Object.keys(state.kernels); },
   get pyodideReason() { return state.pyodideReason || null; },

@@ -122,6 +122,7 @@ export class Engine {
     const craft = this.mode === "flight" ? { position: this.cameras.flight.position, color: cssColor(this.scene.theme.grid_color) } : null;
     this.overlay.draw(this.drawList.labels, this.viewProjection(w, h).vp, w, h, { craft });
     this.frames += 1;
+    if (this.firstFrameAt === undefined) this.firstFrameAt = performance.now();
   }
 
   loop(now) {

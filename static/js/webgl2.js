@@ -301,5 +301,12 @@ export class WebGL2Renderer {
     full(P.composite, null, this.color, this.bloomA, (l) => gl.uniform4f(l.u_post, 0, 0, bloom, 0));
   }
 
-  finish() { this.gl.finish(); return Promise.resolve(); }
+  /** Wait for the frame: reading one pixel back blocks until the GPU process has drawn it
+   *  (gl.finish() alone returns at once in Chromium's command-buffer model). */
+  finish() {
+    const gl = this.gl;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, this.probe || (this.probe = new Uint8Array(4)));
+    return Promise.resolve();
+  }
 }
