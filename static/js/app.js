@@ -299,6 +299,8 @@ const api = {
   renderNow: async () => { engine.renderNow(); await engine.renderer.finish(); },
   measure: (n) => engine.measure(n),
   exportPNG: async (w, h) => new Uint8Array(await (await engine.exportPNG(w, h)).arrayBuffer()),
+  /** SVG/PDF/glb bytes of the current view from the server kernel's exporters. */
+  exportVia: async (format, w, h) => new Uint8Array(await (await state.kernels.server.export(format, state.sceneBytes, currentCamera(), w, h)).arrayBuffer()),
   pyodide: () => state.kernels.pyodide,
 };
 window.hubscape = api;

@@ -120,3 +120,24 @@ def test_png_export_at_chosen_size(open_page):
     assert img.size == (320, 200)
     arr = np.asarray(img.convert("RGB"), dtype=float) / 255
     assert (arr.min(axis=2) < 0.9).mean() > 0.02
+
+
+def test_growth_tooltip_names_the_model_and_its_parameters(open_page):
+    page = open_page("?item=demo:growth&hud=0")
+    scene_points = page.evaluate("""(() => { const it = hubscape.scene.items.find(i => i.name === 'parameters');
+                                     return Array.from(it.positions.slice(0, 3)); })()""")
+    x, y = page.evaluate("p => hubscape.project(p)", scene_points)
+    hit = page.evaluate("([x, y]) => hubscape.pick(x, y)", [x, y])
+    assert hit["record"]["model"] == "demo/fast-saturating"
+    assert {"mu", "sigma", "lambda"} <= set(hit["record"])
+    page.mouse.move(x, y)
+    page.wait_for_selector("#tooltip:not([hidden])")
+    text = page.inner_text("#tooltip")
+    assert "model: demo/fast-saturating" in text and "lambda: " in text
+
+
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("pdf", b"%PDF"), ("glb", b"glTF")])
+def test_vector_and_gltf_export_through_the_server_kernel(open_page, fmt, magic):
+    page = open_page("?item=demo:landscape")
+    data = bytes(page.evaluate("f => hubscape.exportVia(f, 400, 250).then(a => Array.from(a))", fmt))
+    assert data.startswith(magic) and len(data) > 10_000
