@@ -1,7 +1,7 @@
 """Least-squares WSB fits of thousands of series at once, vectorized over series.
 
-A batched Levenberg-Marquardt: every series takes its own damped Gauss-Newton step in the
-same numpy operations, with the analytic Jacobian (:func:`model.jacobian`), the same bounds,
+A batched Levenberg-Marquardt (Marquardt scaling, Nielsen's damping update): every series
+takes its own damped Gauss-Newton step in the same numpy operations, with the analytic Jacobian (:func:`model.jacobian`), the same bounds,
 grid start and bound transform as the per-series lmfit path (:mod:`.lsq`; lmfit maps a
 bounded parameter x to an unbounded u by x = lo + (sin u + 1)(hi - lo)/2), and the same
 covariance (inverse of J^T J scaled by the residual variance). Where the optimum is interior
@@ -174,6 +174,7 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
     Jx = list(Jx)
     sse = np.einsum("kn,kn->k", r, r)
     damping = np.full(B, 1e-3)
+    nu = np.full(B, 2.0)
     fittable = (sizes >= MIN_POINTS) & (y_last >= MIN_POINTS)   # as many points and events as lsq needs
     active = fittable.copy()
     converged = np.zeros(B, dtype=bool)
@@ -187,6 +188,7 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
         A = _normal_equations(J)
         ri = r[idx]
         g = [np.einsum("kn,kn->k", Ji, ri) for Ji in J]
+        A0 = list(A)
         lm = damping[idx]
         floor = 1e-12 * np.maximum(np.maximum(A[0], A[3]), np.maximum(A[5], 1e-300))
         for k in (0, 3, 5):                # Marquardt: damp the diagonal in proportion to itself
@@ -197,13 +199,22 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
         r_new, J_new = _model(log_t[idx], w[idx], y[idx], x_new, m)
         sse_new = np.einsum("kn,kn->k", r_new, r_new)
         sse_old = sse[idx]
+        h0, h1, h2 = step[:, 0], step[:, 1], step[:, 2]
+        hAh = (A0[0] * h0 * h0 + A0[3] * h1 * h1 + A0[5] * h2 * h2
+               + 2 * (A0[1] * h0 * h1 + A0[2] * h0 * h2 + A0[4] * h1 * h2))
+        pred = -(2 * (g[0] * h0 + g[1] * h1 + g[2] * h2) + hAh)
         better = np.isfinite(sse_new) & (sse_new <= sse_old)
+        rho = np.where(better, (sse_old - sse_new) / np.maximum(pred, 1e-300), 0.0)
         gain = np.where(better, (sse_old - sse_new) / np.maximum(sse_old, 1e-300), 0.0)
         acc = idx[better]
         u[acc], x[acc], r[acc], sse[acc] = u_new[better], x_new[better], r_new[better], sse_new[better]
         for i in range(3):
             Jx[i][acc] = J_new[i][better]
-        damping[idx] = np.where(better, np.maximum(lm / 10.0, 1e-12), lm * 10.0)
+        # Nielsen's damping update: relax by how well the quadratic model predicted the gain
+        nu_i = nu[idx]
+        damping[idx] = np.where(better, np.maximum(lm * np.maximum(1 / 3, 1 - (2 * np.minimum(rho, 1.0) - 1) ** 3), 1e-12),
+                                lm * nu_i)
+        nu[idx] = np.where(better, 2.0, nu_i * 2.0)
         iterations[idx] += 1
         small_step = ~np.all(np.abs(step) > xtol * (xtol + np.abs(u[idx])), axis=1) & better
         # crawling into a bound (the transform flattens there): stop once it would be flagged as on it
