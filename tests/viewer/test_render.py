@@ -181,3 +181,27 @@ def test_each_world_renders_in_each_theme(world, theme):
                 tried += 1
                 hits += bool((np.abs(window - srgb8(color)).max(axis=1) <= 40).any())
     assert tried and hits >= 1 and hits / tried >= 0.2, (hits, tried)
+
+
+def test_figure_overlay_draws_legend_swatches_and_colour_bar():
+    from hubscape.viewer.render.overlay import figure_scale
+    from hubscape.viewer.scene.colormaps import apply_colormap
+    from hubscape.viewer.scene.model import ColorBar, Legend
+
+    scene = known_scene("paper")
+    scene.title = "Known scene"
+    scene.legend = Legend(entries=[{"label": "a", "color": ORANGE}, {"label": "b", "color": GREEN}])
+    scene.colorbar = ColorBar(colormap="viridis", vmin=0.0, vmax=1.0, label="loss")
+    w, h = 900, 600
+    image = render_array(scene, w, h)
+    s = figure_scale(w, h)
+    for i, color in enumerate([ORANGE, GREEN]):  # swatches top-left, 20 px apart (scaled)
+        np.testing.assert_allclose(patch(image, (28 * s, (56 + 20 * i) * s - 1), r=0), srgb8(color), atol=3)
+    x = w - 71 * s  # the colour bar's centre line: vmin at 75% of the height, vmax at 25%
+    ends = apply_colormap(np.array([0.0, 1.0]), "viridis", 0.0, 1.0)
+    np.testing.assert_allclose(patch(image, (x, 0.75 * h - 3), r=1), srgb8(ends[0]), atol=12)
+    np.testing.assert_allclose(patch(image, (x, 0.25 * h + 3), r=1), srgb8(ends[1]), atol=12)
+    title_band = image[int(8 * s):int(34 * s), w // 2 - 60:w // 2 + 60, :3]
+    assert (title_band.sum(axis=2) < 300).any()  # dark title text on white
+    bare = render_array(scene, w, h, overlay=False)
+    assert tuple(bare[int(56 * s), int(28 * s), :3]) == (255, 255, 255)

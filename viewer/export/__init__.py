@@ -63,7 +63,7 @@ def export_scene(scene, out: str | Path, *, size: tuple[int, int] = (1600, 1000)
         from . import vector
 
         def render(scene_, width, height):
-            return render_png_bytes(scene_, width, height, theme=theme, transparent=transparent)
+            return render_png_bytes(scene_, width, height, theme=theme, transparent=transparent, overlay=False)
 
         writer = vector.export_svg if suffix == ".svg" else vector.export_pdf
         return writer(scene, out, render, width=size[0], height=size[1], dpi=dpi)

@@ -30,6 +30,7 @@ from hubscape.viewer.scene.themes import Theme, get_theme
 
 from .bloom import NeonBloomPass
 from .grid import neon_grid
+from .overlay import build_overlay, figure_scale
 from .ribbon import RibbonMaterial
 from .surface import SurfaceMaterial
 
@@ -46,6 +47,8 @@ class RenderedScene:
     source: Scene
     transparent: bool = False
     items: dict = field(default_factory=dict)  # id(world object) -> Item
+    overlay: gfx.Scene | None = None  # title, legend and colour bar in screen pixels (figures)
+    overlay_camera: gfx.ScreenCoordsCamera | None = None
 
     def effect_passes(self) -> list:
         """Post-processing for this theme (bloom in Tron, nothing in paper)."""
@@ -99,8 +102,13 @@ def set_camera(camera: gfx.PerspectiveCamera, view: Camera, width: int, height: 
 
 
 def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool = False,
-                   size: tuple[int, int] = (1600, 1000)) -> RenderedScene:
-    """Build the pygfx scene graph of ``scene`` (theme overrides ``scene.theme``)."""
+                   size: tuple[int, int] = (1600, 1000), figure: bool = False) -> RenderedScene:
+    """Build the pygfx scene graph of ``scene`` (theme overrides ``scene.theme``).
+
+    ``figure=True`` (exports) scales text, line widths and markers with the image size, like
+    the SVG/PDF exporter, and adds the title/legend/colour-bar overlay; a window keeps them at
+    their pixel sizes.
+    """
     look = get_theme(theme or scene.theme)
     root = gfx.Scene()
     rendered = RenderedScene(scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene,
@@ -110,12 +118,17 @@ def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool 
     root.add(rendered.camera)
     if scene.grid is not None:
         root.add(neon_grid(scene.grid.size, scene.grid.spacing, scene.grid.y, look.grid_color, look.fog_density))
+    scale = figure_scale(*size) if figure else 1.0
     for item in scene.items:
-        for wobject in _ITEM_BUILDERS[item.kind](item, look):
+        for wobject in _ITEM_BUILDERS[item.kind](item, look, scale):
             rendered.items[id(wobject)] = item
             wobject.material.pick_write = bool(item.pick) and not isinstance(wobject, gfx.Text)
             root.add(wobject)
     set_camera(rendered.camera, scene.camera, *size)
+    overlay = build_overlay(scene, look, *size) if figure else None
+    if overlay is not None:
+        rendered.overlay, rendered.overlay_camera = gfx.Scene(), gfx.ScreenCoordsCamera()
+        rendered.overlay.add(overlay)
     return rendered
 
 
@@ -131,7 +144,7 @@ def _srgb_colors(colors: np.ndarray) -> np.ndarray:
     return out
 
 
-def _mesh(item: Mesh, look: Theme) -> list:
+def _mesh(item: Mesh, look: Theme, scale: float = 1.0) -> list:
     geometry = gfx.Geometry(positions=item.positions, normals=item.normals, indices=item.indices,
                             colors=item.colors)
     blend = item.opacity < 1 or bool((item.colors[:, 3] < 1).any())
@@ -143,7 +156,7 @@ def _mesh(item: Mesh, look: Theme) -> list:
     return [gfx.Mesh(geometry, material)]
 
 
-def _ribbon(item: Ribbon, look: Theme) -> list:
+def _ribbon(item: Ribbon, look: Theme, scale: float = 1.0) -> list:
     geometry = gfx.Geometry(positions=item.positions, normals=item.normals, texcoords=item.uv,
                             indices=item.indices)
     alpha = "blend" if item.color[3] < 1 else "solid"
@@ -151,16 +164,17 @@ def _ribbon(item: Ribbon, look: Theme) -> list:
     return [gfx.Mesh(geometry, material)]
 
 
-def _points(item: Points, look: Theme) -> list:
-    geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors), sizes=item.sizes)
+def _points(item: Points, look: Theme, scale: float = 1.0) -> list:
+    geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors),
+                            sizes=(item.sizes * scale).astype(np.float32))
     material = gfx.PointsMaterial(color_mode="vertex", size_mode="vertex", size_space="screen", aa=True,
                                   alpha_mode="blend")
     return [gfx.Points(geometry, material)]
 
 
-def _lines(item: Lines, look: Theme) -> list:
+def _lines(item: Lines, look: Theme, scale: float = 1.0) -> list:
     geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors))
-    material = gfx.LineSegmentMaterial(thickness=item.width, color_mode="vertex", aa=True, alpha_mode="blend")
+    material = gfx.LineSegmentMaterial(thickness=item.width * scale, color_mode="vertex", aa=True, alpha_mode="blend")
     return [gfx.Line(geometry, material)]
 
 
@@ -171,11 +185,11 @@ def _text(text: str, position, size: float, color, anchor: str) -> gfx.Text:
     return label
 
 
-def _labels(item: Labels, look: Theme) -> list:
-    return [_text(text, pos, item.size, item.color, item.anchor) for text, pos in zip(item.texts, item.positions)]
+def _labels(item: Labels, look: Theme, scale: float = 1.0) -> list:
+    return [_text(text, pos, item.size * scale, item.color, item.anchor) for text, pos in zip(item.texts, item.positions)]
 
 
-def _axes(item: Axes, look: Theme) -> list:
+def _axes(item: Axes, look: Theme, scale: float = 1.0) -> list:
     """Axis lines, tick marks, tick labels and titles, in the theme's axis and text colours."""
     segments = [[item.origin, end] for end in item.ends]
     labels = []
@@ -186,16 +200,16 @@ def _axes(item: Axes, look: Theme) -> list:
         offset = np.array([0.0, -tick, 0.0] if t["axis"] != 1 else [-tick, 0.0, 0.0], np.float32)
         segments.append([p, p + offset])
         anchor = "right" if t["axis"] == 1 else "center"
-        labels.append(_text(t["label"], p + 3 * offset, 12, look.text_color, anchor))
+        labels.append(_text(t["label"], p + 3 * offset, 12 * scale, look.text_color, anchor))
     for axis, title in enumerate(item.titles):
         if title:
             direction = item.ends[axis] - item.origin
             direction = direction / (np.linalg.norm(direction) or 1.0)
-            labels.append(_text(title, item.ends[axis] + 0.06 * span * direction, 14, look.text_color, "center"))
+            labels.append(_text(title, item.ends[axis] + 0.06 * span * direction, 14 * scale, look.text_color, "center"))
     positions = np.asarray(segments, np.float32).reshape(-1, 3)
     colors = _srgb_colors(np.tile(np.asarray(look.axis_color, np.float32), (positions.shape[0], 1)))
     line = gfx.Line(gfx.Geometry(positions=positions, colors=colors),
-                    gfx.LineSegmentMaterial(thickness=1.5, color_mode="vertex", aa=True))
+                    gfx.LineSegmentMaterial(thickness=1.5 * scale, color_mode="vertex", aa=True))
     return [line, *labels]
 
 

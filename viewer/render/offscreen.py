@@ -57,8 +57,9 @@ class OffscreenRenderer:
     """
 
     def __init__(self, scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False,
-                 tile: int | None = None):
-        """``tile`` caps the canvas side (default: the GPU's maximum texture size)."""
+                 tile: int | None = None, overlay: bool = True):
+        """``tile`` caps the canvas side (default: the GPU's maximum texture size); ``overlay=False``
+        leaves out the title, legend and colour bar (the SVG/PDF exporter draws them as vector)."""
         import pygfx as gfx
         from rendercanvas.offscreen import RenderCanvas
 
@@ -67,7 +68,10 @@ class OffscreenRenderer:
         self.width, self.height = check_size(width, height)
         self.transparent = transparent
         limit = max(min(tile or max_texture_size(), max_texture_size()), 2 * TILE_MARGIN + 64)
-        self.rendered = scene_to_pygfx(scene, theme=theme, transparent=transparent, size=(self.width, self.height))
+        self.rendered = scene_to_pygfx(scene, theme=theme, transparent=transparent, size=(self.width, self.height),
+                                       figure=True)
+        if not overlay:
+            self.rendered.overlay = None
         self.tiled = self.width > limit or self.height > limit
         self.tile = limit - 2 * TILE_MARGIN  # the part of each tile that is kept
         canvas_size = (limit, limit) if self.tiled else (self.width, self.height)
@@ -85,15 +89,27 @@ class OffscreenRenderer:
         for y0 in range(0, self.height, self.tile):
             for x0 in range(0, self.width, self.tile):
                 cam.set_view_offset(self.width, self.height, x0 - m, y0 - m, cw, ch)
+                if self.rendered.overlay is not None:  # screen pixels, y up: shift the figure under the tile
+                    self.rendered.overlay.local.position = (-(x0 - m), -(self.height - (y0 - m + ch)), 0)
                 tile = self._draw()
                 h, w = min(self.tile, self.height - y0), min(self.tile, self.width - x0)
                 out[y0:y0 + h, x0:x0 + w] = tile[m:m + h, m:m + w]
         cam.clear_view_offset()
+        if self.rendered.overlay is not None:
+            self.rendered.overlay.local.position = (0, 0, 0)
         return out
 
     def _draw(self) -> np.ndarray:
         rendered = self.rendered
-        self.canvas.request_draw(lambda: self.renderer.render(rendered.scene, rendered.camera))
+
+        def draw():
+            if rendered.overlay is None:
+                self.renderer.render(rendered.scene, rendered.camera)
+            else:
+                self.renderer.render(rendered.scene, rendered.camera, flush=False)
+                self.renderer.render(rendered.overlay, rendered.overlay_camera)
+
+        self.canvas.request_draw(draw)
         image = np.asarray(self.canvas.draw())
         if self.transparent:
             image = _unpremultiply(image)
@@ -110,9 +126,10 @@ def _unpremultiply(image: np.ndarray) -> np.ndarray:
     return rgba.astype(np.uint8)
 
 
-def render_array(scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False) -> np.ndarray:
+def render_array(scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False,
+                 overlay: bool = True) -> np.ndarray:
     """Render ``scene`` offscreen to a (height, width, 4) uint8 RGBA array."""
-    return OffscreenRenderer(scene, width, height, theme=theme, transparent=transparent).render()
+    return OffscreenRenderer(scene, width, height, theme=theme, transparent=transparent, overlay=overlay).render()
 
 
 def encode_png(image: np.ndarray, dpi: float | None = None) -> bytes:
@@ -126,6 +143,7 @@ def encode_png(image: np.ndarray, dpi: float | None = None) -> bytes:
 
 
 def render_png_bytes(scene, width: int, height: int, *, transparent: bool = False, theme: str | None = None,
-                     dpi: float | None = None) -> bytes:
-    """Render ``scene`` to PNG bytes (the callable the SVG/PDF exporters embed)."""
-    return encode_png(render_array(scene, width, height, theme=theme, transparent=transparent), dpi=dpi)
+                     dpi: float | None = None, overlay: bool = True) -> bytes:
+    """Render ``scene`` to PNG bytes (the callable the SVG/PDF exporters embed, with overlay=False)."""
+    image = render_array(scene, width, height, theme=theme, transparent=transparent, overlay=overlay)
+    return encode_png(image, dpi=dpi)
