@@ -243,6 +243,13 @@ async function start() {
   $("reset").addEventListener("click", () => { engine.resetCamera(); $("camera").value = "orbit"; });
   $("kernel").addEventListener("change", (e) => useKernel(e.target.value));
   $("fit").addEventListener("click", () => guarded(() => fit(currentFitRequest())));
+  $("hub").addEventListener("click", () => guarded(() => {
+    const ids = $("models").value.split("\n").map((x) => x.trim()).filter(Boolean);
+    if (!ids.length) throw new Error("type base model ids (one per line) to fetch from the Hub");
+    if (!state.kernels.server) throw new Error("fetching from the Hub needs the server kernel (hubscape serve)");
+    useKernel("server");
+    return fit({ hub: ids });
+  }));
   $("csv").addEventListener("change", (e) => e.target.files[0] && guarded(() => loadFile(e.target.files[0])));
   $("ex-png").addEventListener("click", () => guarded(async () => download(await engine.exportPNG(+$("ex-w").value, +$("ex-h").value), "hubscape.png")));
   $("ex-kernel").addEventListener("click", () => guarded(async () => {

@@ -3,11 +3,12 @@
 // Requests are JSON documents handled by hubscape.viewer.server.requests, exactly as the
 // server kernel handles them in CPython; nothing else is ever run.
 
-let pyodide = null, science = null;
+let pyodide = null, science = null, indexURL = "";
 
 async function boot(config) {
   if (pyodide) return describe();
   const { loadPyodide } = await import(config.pyodideURL + "pyodide.mjs");
+  indexURL = config.indexURL;
   pyodide = await loadPyodide({ indexURL: config.pyodideURL, packageBaseUrl: config.indexURL });
   await pyodide.loadPackage(config.wheelURL, { checkIntegrity: false });
   return describe();
@@ -32,7 +33,13 @@ json.dumps({"python": sys.version.split()[0], "modules": mods})
 async function loadScience() {
   if (!science) {
     science = (async () => {
-      await pyodide.loadPackage(["numpy", "scipy", "safetensors", "micropip"]);
+      try {
+        await pyodide.loadPackage(["numpy", "scipy", "safetensors", "micropip"]);
+      } catch (err) {
+        science = null;
+        throw new Error(`numpy/scipy for Pyodide could not be loaded from ${indexURL} (offline? start hubscape serve ` +
+                        `with --pyodide-index pointing at a local Pyodide package index): ${String(err.message || err).split("\n")[0]}`);
+      }
       const micropip = pyodide.pyimport("micropip");
       await micropip.install(["lmfit"]);
       return describe();

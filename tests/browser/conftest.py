@@ -58,8 +58,8 @@ def write_test_scene(path: Path, theme: str = "paper") -> Path:
 
 
 class Server:
-    def __init__(self, args: list[str]):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, args: list[str], env: dict[str, str] | None = None):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
@@ -83,12 +83,28 @@ def scene_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(scene_file):
-    """`hubscape serve --data <real children CSVs> <test scene>` on a free port, 2 MiB uploads."""
+def hf_home(tmp_path_factory) -> Path:
+    """An offline HF_HOME whose hubscape tree cache holds microsoft/phi-2 (from the real CSV)."""
+    from hubscape.analytics.growth.hub import TreeCache
+    from hubscape.analytics.growth.tree import read_children_csv, save_tree
+
+    home = tmp_path_factory.mktemp("hf_home")
+    cache = TreeCache(home / "hubscape" / "trees")
+    for tree in read_children_csv(CHILDREN_CSV_DIR / "hf_finetune_children_by_base.csv"):
+        if tree.base.id == "microsoft/phi-2":
+            save_tree(cache.path(tree.base.id), tree)
+    return home
+
+
+@pytest.fixture(scope="session")
+def server(scene_file, hf_home):
+    """`hubscape serve --data <real children CSVs> <test scene>` on a free port, 2 MiB uploads,
+    offline from the Hub (HF_HUB_OFFLINE=1, a tree cache in a temporary HF_HOME)."""
     extra = []
     if os.environ.get("HUBSCAPE_PYODIDE_INDEX"):
         extra = ["--pyodide-index", os.environ["HUBSCAPE_PYODIDE_INDEX"]]
-    srv = Server(["--data", str(CHILDREN_CSV_DIR), "--max-upload-mb", "2", *extra, str(scene_file)])
+    srv = Server(["--data", str(CHILDREN_CSV_DIR), "--max-upload-mb", "2", *extra, str(scene_file)],
+                 env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"})
     yield srv
     srv.close()
 

@@ -80,3 +80,19 @@ def test_pyodide_fit_in_the_browser_equals_cpython(open_page, children_csv):
     expected = _cpython_fits(children_csv, "lsq", 30.0)
     for fit in page.evaluate("hubscape.lastResult.fits"):
         np.testing.assert_allclose(fit["params"], expected[fit["model"]].params, rtol=1e-6)
+
+
+def test_hub_fetch_through_the_server_kernel(open_page, children_csv):
+    """Offline (HF_HUB_OFFLINE=1) the server kernel replays hubscape's tree cache."""
+    page = open_page("?item=demo:growth")
+    page.fill("#models", "microsoft/phi-2")
+    page.click("#hub")
+    page.wait_for_function("hubscape.lastResult && hubscape.lastResult.source === 'the Hub'")
+    fit = page.evaluate("hubscape.lastResult.fits[0]")
+    ref = _cpython_fits(children_csv, "lsq", 30.0)["microsoft/phi-2"]
+    np.testing.assert_allclose(fit["params"], ref.params, rtol=1e-9)
+    # A model that is not cached cannot be fetched offline: one clear line in the page.
+    page.fill("#models", "google/gemma-7b")
+    page.click("#hub")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "offline" in page.inner_text("#error").lower()

@@ -68,11 +68,27 @@ def trees_from_csv_text(name: str, text: str):
     return trees
 
 
+def trees_from_hub(ids: Any) -> list:
+    """Fine-tune trees of base models from the Hub (through hubscape's tree cache; offline, the
+    cache alone). Needs huggingface_hub, so only the server kernel can do it."""
+    if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
+        raise InputError("hub must be a list of base model ids, e.g. [\"microsoft/phi-2\"]")
+    if len(ids) > MAX_MODELS:
+        raise InputError(f"at most {MAX_MODELS} models per fit, got {len(ids)}")
+    try:
+        from hubscape.analytics.growth.hub import TreeCollector
+    except ImportError:
+        raise InputError("fetching model trees from the Hub needs the server kernel (hubscape serve)") from None
+    collector = TreeCollector()
+    return [collector.collect(model_id.strip(), relations=("finetune",)) for model_id in ids]
+
+
 def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) -> dict[str, Any]:
     """Fit the WSB model to each chosen model's children; the growth scene and the numbers.
 
-    The CSV comes from ``doc["csv"] = {"name", "text"}`` or from ``csv_path`` (a file the
-    server chose; a page never names server paths). Returns JSON-able data: ``scene`` (the
+    The trees come from ``doc["hub"]`` (base model ids, fetched live through the tree cache),
+    ``doc["csv"] = {"name", "text"}`` or ``csv_path`` (a file the server chose; a page never
+    names server paths). Returns JSON-able data: ``scene`` (the
     scene bundle, base64), ``models`` (all models in the CSV), ``fits`` (per fitted model:
     params, stderr, c_inf, r2, identifiable, reasons) and ``summary`` lines.
     """
@@ -85,7 +101,11 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
     from hubscape.viewer.scene.serialize import scene_to_bundle
 
     opts = parse_fit_options(doc)
-    if csv_path is not None:
+    if doc.get("hub"):
+        trees = trees_from_hub(doc["hub"])
+        source = "the Hub"
+        opts["models"] = [t.base.id for t in trees]
+    elif csv_path is not None:
         trees = read_children_csv(csv_path)
         source = Path(csv_path).name
     else:
