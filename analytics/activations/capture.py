@@ -88,7 +88,7 @@ def resolve_layers(model, patterns: Sequence[str]) -> list[str]:
         else:
             hits = [pattern] if pattern in names else []
         if not hits:
-            raise InputError(f"no layer matches {pattern!r}; available layers include {_few(names)}")
+            raise InputError(f"no layer matches {pattern!r}; available layers include {_few(names, pattern)}")
         chosen.extend(h for h in hits if h not in chosen)
     order = {n: i for i, n in enumerate(names)}
     return sorted(chosen, key=order.__getitem__)
@@ -108,11 +108,16 @@ def _glob_regex(pattern: str) -> "re.Pattern":
     return re.compile("".join(out))
 
 
-def _few(names: Sequence[str], k: int = 8) -> str:
-    if len(names) <= k:
-        return ", ".join(names)
-    step = len(names) / k
-    return ", ".join(names[int(i * step)] for i in range(k)) + f" ... ({len(names)} in all)"
+def _few(names: Sequence[str], query: str = "", k: int = 8) -> str:
+    """A handful of layer names for an error message: those closest to ``query`` first, then
+    the shallowest ones."""
+    import difflib
+
+    close = difflib.get_close_matches(query, names, n=4, cutoff=0.5) if query else []
+    shallow = sorted(names, key=lambda n: (n.count("."), names.index(n)))
+    picked = list(dict.fromkeys(close + shallow))[:k]
+    more = f" ... ({len(names)} in all)" if len(names) > len(picked) else ""
+    return ", ".join(picked) + more
 
 
 def first_tensor(output: Any):
@@ -162,18 +167,15 @@ class ActivationRecorder:
 
     Use as a context manager; call ``condition(name)`` to switch the condition subsequent
     forward passes count towards, and ``set_token_mask(mask)`` before a transformer batch.
-    ``result(condition)`` returns {layer name: LayerStats}. NaN or inf activations raise
-    InputError naming the layer.
+    ``layers`` are names or patterns (see resolve_layers). ``result(condition)`` returns
+    {layer name: LayerStats}. NaN or inf activations raise InputError naming the layer.
     """
 
     def __init__(self, model, layers: Iterable[str], mean_maps: bool = True):
         self.model = model
-        self.layers = list(layers)
+        self.layers = resolve_layers(model, list(layers))
         self.mean_maps = mean_maps
         self._modules = dict(model.named_modules())
-        unknown = [n for n in self.layers if n not in self._modules]
-        if unknown:
-            raise InputError(f"no layer named {unknown[0]!r}; available layers include {_few(layer_names(model))}")
         self._acc: dict[str, dict[str, _Accumulator]] = {}
         self._condition = "clean"
         self._token_mask = None
@@ -288,6 +290,7 @@ def capture(model, batches: Iterable, layers: Sequence[str], condition: str = "c
 
     own = recorder is None
     rec = recorder or ActivationRecorder(model, layers)
+    layers = rec.layers
     was_training = model.training
     model.eval()
     try:

@@ -29,7 +29,7 @@ def grad_cam(model, inputs, layer: str, target_class: int | None = None,
 
     modules = dict(model.named_modules())
     if layer not in modules:
-        raise InputError(f"no layer named {layer!r}; available layers include {_few(layer_names(model))}")
+        raise InputError(f"no layer named {layer!r}; available layers include {_few(layer_names(model), layer)}")
     x_all = torch.as_tensor(inputs, dtype=torch.float32)
     if x_all.dim() != 4:
         raise InputError(f"Grad-CAM needs image inputs (N, C, H, W), got shape {tuple(x_all.shape)}")

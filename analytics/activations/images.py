@@ -119,8 +119,9 @@ def analyze_images(model, x: np.ndarray, y: np.ndarray, layers: Sequence[str] | 
                             summary=summary, data=data_info or {"n": int(len(x))})
 
 
-def pruning_summary(curve: PruningCurve, asr_goal: float = 0.2) -> dict:
-    """Where a pruning curve first brings the attack success rate below ``asr_goal``."""
+def pruning_summary(curve: PruningCurve, asr_goal: float = 0.2, tolerance: float = 0.1) -> dict:
+    """Where a pruning curve first brings the attack success rate below ``asr_goal``, and its
+    lowest attack success rate while clean accuracy stays within ``tolerance`` of the start."""
     k = curve.first_below(asr_goal)
     start = float(curve.clean_accuracy[0])
     out = {"rank_by": curve.rank_by, "channels": int(len(curve.order)), "asr_goal": asr_goal,
@@ -130,6 +131,11 @@ def pruning_summary(curve: PruningCurve, asr_goal: float = 0.2) -> dict:
         out["clean_accuracy_at_goal"] = float(curve.clean_accuracy[k])
         out["attack_success_rate_at_goal"] = float(curve.attack_success_rate[k])
         out["clean_accuracy_drop_at_goal"] = start - float(curve.clean_accuracy[k])
+    ok = np.flatnonzero(curve.clean_accuracy >= start - tolerance)
+    best = int(ok[np.argmin(curve.attack_success_rate[ok])])
+    out["within_tolerance"] = {"tolerance": tolerance, "channels": best,
+                               "attack_success_rate": float(curve.attack_success_rate[best]),
+                               "clean_accuracy": float(curve.clean_accuracy[best])}
     return out
 
 

@@ -108,7 +108,7 @@ class ChannelMask:
     def __init__(self, model, layer: str):
         modules = dict(model.named_modules())
         if layer not in modules:
-            raise InputError(f"no layer named {layer!r}; available layers include {_few(layer_names(model))}")
+            raise InputError(f"no layer named {layer!r}; available layers include {_few(layer_names(model), layer)}")
         self.module = modules[layer]
         self.pruned: list[int] = []
         self._handle = None
