@@ -55,6 +55,15 @@ def test_camera_option_moves_the_view(tmp_path, capsys):
     assert diff.mean() > 5
 
 
+def test_builder_options_reach_the_scene(tmp_path, capsys):
+    linear, log = tmp_path / "linear.png", tmp_path / "log.png"
+    assert export(capsys, "demo:landscape", "--out", linear, "--size", "240x160")[0] == 0
+    assert export(capsys, "demo:landscape", "--out", log, "--size", "240x160", "--option", "log_loss=true",
+                  "--option", "contours=0")[0] == 0
+    diff = np.abs(np.asarray(Image.open(linear), int) - np.asarray(Image.open(log), int))
+    assert diff.mean() > 2
+
+
 def test_a_scene_bundle_exports(tmp_path, capsys):
     from hubscape.viewer.export.source import scene_from_source
     from hubscape.viewer.scene.serialize import save_scene
@@ -91,7 +100,8 @@ def _bogus_kind_bundle(path):
 
 
 @pytest.mark.parametrize("case", ["unknown kind", "corrupt", "size 0x0", "size 100000x100000", "size text",
-                                  "theme", "demo", "missing", "extension", "camera", "dpi"])
+                                  "theme", "demo", "missing", "extension", "camera", "dpi",
+                                  "unknown option", "option syntax"])
 def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, case):
     out = tmp_path / "fig.png"
     source, extra = "demo:landscape", []
@@ -118,6 +128,10 @@ def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, case):
         extra = ["--camera", "10,95,5"]
     elif case == "dpi":
         extra = ["--dpi", "0"]
+    elif case == "unknown option":
+        extra = ["--option", "colour=red"]
+    elif case == "option syntax":
+        extra = ["--option", "log_loss"]
     rc, _, err = export(capsys, source, "--out", out, *extra)
     assert rc == 2
     lines = err.strip().splitlines()

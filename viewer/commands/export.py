@@ -22,17 +22,21 @@ def register(subparsers) -> None:
     p.add_argument("--transparent", action="store_true", help="transparent background (PNG, SVG, PDF)")
     p.add_argument("--camera", metavar="AZIMUTH,ELEVATION,DISTANCE",
                    help="camera angles in degrees and distance in world units (default: the scene's)")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="scene builder option, repeatable (growth: log_count=true, method=mle; landscape: "
+                   "log_loss=true, wireframe=true, contours=N; activations: metric=l2)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from hubscape.viewer.export import export_figure, parse_size
     from hubscape.viewer.export.png import check_dpi
+    from hubscape.viewer.export.source import parse_options
 
     size = parse_size(args.size)
     check_dpi(args.dpi)
     path = export_figure(args.source, args.out, size=size, dpi=args.dpi, theme=args.theme,
-                         transparent=args.transparent, camera=args.camera)
+                         transparent=args.transparent, camera=args.camera, options=parse_options(args.option))
     what = "glTF scene" if path.suffix.lower() == ".glb" else f"{size[0]}x{size[1]} px at {args.dpi:g} dpi"
     print(f"wrote {path} ({what}, {args.theme} theme)")
     return 0

@@ -18,17 +18,21 @@ def register(subparsers) -> None:
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     p.add_argument("--theme", default="tron", metavar="tron|paper", help="initial theme (default tron)")
     p.add_argument("--size", default="1280x800", metavar="WxH", help="window size (default 1280x800)")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="scene builder option, repeatable (growth: log_count=true, method=mle; landscape: "
+                   "log_loss=true, wireframe=true, contours=N; activations: metric=l2)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from hubscape.viewer.export import parse_size
-    from hubscape.viewer.export.source import worlds_from_source
+    from hubscape.viewer.export.source import parse_options, worlds_from_source
     from hubscape.viewer.scene.themes import get_theme
 
     theme = get_theme(args.theme).name
     size = parse_size(args.size)
-    worlds = [world for source in args.sources for world in worlds_from_source(source)]
+    options = parse_options(args.option)
+    worlds = [world for source in args.sources for world in worlds_from_source(source, options)]
     for world in worlds:  # build once up front so bad input fails before a window opens
         world.build(theme)
 

@@ -73,8 +73,11 @@ def export_scene(scene, out: str | Path, *, size: tuple[int, int] = (1600, 1000)
 
 
 def export_figure(source, out: str | Path, *, size=(1600, 1000), dpi: float = 150, theme: str = "tron",
-                  transparent: bool = False, camera: str | None = None) -> Path:
-    """Build the scene of ``source`` (bundle, growth source, demo name or Scene) and export it."""
+                  transparent: bool = False, camera: str | None = None, options: dict | None = None) -> Path:
+    """Build the scene of ``source`` (bundle, growth source, demo name or Scene) and export it.
+
+    ``options`` go to the scene builder (e.g. ``{"log_count": True}`` for growth).
+    """
     from hubscape.viewer.render.offscreen import check_size
     from hubscape.viewer.scene.themes import get_theme
 
@@ -84,7 +87,7 @@ def export_figure(source, out: str | Path, *, size=(1600, 1000), dpi: float = 15
     if isinstance(source, (str, Path)):
         from .source import scene_from_source
 
-        scene = scene_from_source(str(source), theme=theme)
+        scene = scene_from_source(str(source), theme=theme, options=options)
     else:
         scene = source
     if camera:

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +41,39 @@ class World:
 DEMOS = ("landscape", "growth", "activations")
 
 
-def worlds_from_source(source: str) -> list[World]:
-    """The worlds a SOURCE string describes (see the module docstring); InputError if none."""
-    text = str(source)
+def parse_options(pairs: list[str] | None) -> dict:
+    """``["log_count=true", "contours=8"]`` -> ``{"log_count": True, "contours": 8}`` (builder options).
+
+    Values are read as JSON where they parse (true, false, null, numbers), else kept as text.
+    """
+    options = {}
+    for pair in pairs or []:
+        name, sep, value = str(pair).partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise InputError(f"an option must look like NAME=VALUE (e.g. log_count=true), got {pair!r}")
+        try:
+            options[name.strip()] = json.loads(value)
+        except ValueError:
+            options[name.strip()] = value
+    return options
+
+
+def worlds_from_source(source: str, options: dict | None = None) -> list[World]:
+    """The worlds a SOURCE string describes (see the module docstring); InputError if none.
+
+    ``options`` go to the world's scene builder (e.g. ``log_count`` for growth).
+    """
+    worlds = _worlds(str(source))
+    if options:
+        worlds = [World(w.name, functools.partial(_with_options, w.build, options)) for w in worlds]
+    return worlds
+
+
+def _with_options(build, options: dict, theme: str):
+    return build(theme, **options)
+
+
+def _worlds(text: str) -> list[World]:
     if text.startswith("demo:"):
         name = text[5:]
         if name not in DEMOS:
@@ -61,16 +92,16 @@ def worlds_from_source(source: str) -> list[World]:
     return [World("growth", functools.partial(build_from_bundle, bundle))]
 
 
-def scene_from_source(source: str, theme: str = "tron"):
+def scene_from_source(source: str, theme: str = "tron", options: dict | None = None):
     """The first world of ``source`` built in ``theme``."""
-    return worlds_from_source(source)[0].build(theme)
+    return worlds_from_source(source, options)[0].build(theme)
 
 
-def build_from_bundle(bundle: Bundle, theme: str = "tron"):
+def build_from_bundle(bundle: Bundle, theme: str = "tron", **options):
     """A Scene from a bundle of any kind (a scene bundle keeps its geometry, takes the theme)."""
     from hubscape.viewer.scene import builders
 
-    return builders.build_scene(bundle, theme=theme)
+    return builders.build_scene(bundle, theme=theme, **options)
 
 
 def growth_bundle_from_source(path: Path) -> Bundle:
