@@ -81,17 +81,28 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 def _model(log_t, w, y, x, m):
-    """Weighted residuals and Jacobian columns (each (k, N)) of c(t) at (k, 3) parameters."""
+    """Weighted residuals and Jacobian columns (each (k, N)) of c(t) at (k, 3) parameters.
+
+    Only the real points are computed (series are padded to a common length, and ndtr is
+    the expensive part); the padding stays zero.
+    """
     from scipy.special import ndtr
 
-    mu, sigma, lam = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    z = (log_t - mu) / sigma
+    mask = w > 0
+    rows = np.nonzero(mask)[0]
+    mu, sigma, lam = x[rows, 0], x[rows, 1], x[rows, 2]
+    z = (log_t[mask] - mu) / sigma
     cdf = ndtr(z)
     lc = lam * cdf
     e = np.exp(lc)
-    r = w * (m * np.expm1(lc) - y)
-    d_mu = (-m * _INV_SQRT_2PI) * w * e * (lam / sigma) * np.exp(-0.5 * z * z)
-    return r, (d_mu, d_mu * z, m * w * e * cdf)
+    r = np.zeros_like(w)
+    r[mask] = m * np.expm1(lc) - y[mask]
+    J = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)]
+    d_mu = (-m * _INV_SQRT_2PI) * e * (lam / sigma) * np.exp(-0.5 * z * z)
+    J[0][mask] = d_mu
+    J[1][mask] = d_mu * z
+    J[2][mask] = m * e * cdf
+    return r, J
 
 
 def _normal_equations(J):
