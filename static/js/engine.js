@@ -16,7 +16,7 @@ const BLOOM_THRESHOLD = 0.55, BLOOM_KNEE = 0.3;
 const AMBIENT = 0.55;
 
 async function loadShaderLibrary(base) {
-  const names = ["ribbon", "grid", "bloom"];
+  const names = ["ribbon", "grid", "bloom", "surface"];
   const get = async (file) => {
     const res = await fetch(new URL(`shaders/${file}`, base));
     if (!res.ok) throw new Error(`shader shaders/${file} could not be loaded (HTTP ${res.status})`);
@@ -99,7 +99,7 @@ export class Engine {
   frameInput(w, h) {
     const { vp, view } = this.viewProjection(w, h);
     const th = this.scene.theme;
-    // The desktop headlight shines from (0.3, 0.6, 1.0) in camera space.
+    // The headlight of shaders/surface.wgsl (surface_headlight): (0.3, 0.6, 1.0) in camera space.
     const back = normalize(sub(view.eye, view.target));
     const right = normalize(cross(view.up, back)), up = cross(back, right);
     const light = normalize(add(add(scale(right, 0.3), scale(up, 0.6)), back));

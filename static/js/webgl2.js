@@ -27,10 +27,8 @@ void main() {
   vec3 n = v_normal;
   if (length(n) < 1e-6) n = v;
   if (u_params.x > 0.5) { o_color = ribbon_glow(v_uv, n, v, u_color, u_params.y); return; }
-  if (u_params.z >= 0.5) { o_color = vec4(v_color.rgb, v_color.a * u_params.w); return; }
-  n = normalize(n) * (dot(n, v) < 0.0 ? -1.0 : 1.0);
-  float lit = (u_light.w + 2.2 * max(dot(n, u_light.xyz), 0.0)) * 0.3183099;
-  o_color = vec4(v_color.rgb * lit, v_color.a * u_params.w);
+  vec4 c = surface_shade(v_color, n, v, u_light.xyz, u_light.w, u_params.z);
+  o_color = vec4(c.rgb, c.a * u_params.w);
 }`;
 const GRID_VS = FRAME + `
 out vec3 v_world;
@@ -119,7 +117,7 @@ export class WebGL2Renderer {
     const lib = shaders.glsl;
     const prog = (vs, fs, fsLib = "") => this.program(HEAD + vs, HEAD + fsLib + "\n" + fs);
     this.programs = {
-      tri: prog(TRI_VS, TRI_FS, lib.ribbon), grid: prog(GRID_VS, GRID_FS, lib.grid),
+      tri: prog(TRI_VS, TRI_FS, lib.ribbon + "\n" + lib.surface), grid: prog(GRID_VS, GRID_FS, lib.grid),
       seg: prog(SEG_VS, SEG_FS), point: prog(POINT_VS, POINT_FS),
       bright: prog(POST_VS, BRIGHT_FS, lib.bloom), blur: prog(POST_VS, BLUR_FS, lib.bloom),
       composite: prog(POST_VS, COMPOSITE_FS, lib.bloom),

@@ -25,11 +25,8 @@ struct TriOut { @builtin(position) pos: vec4<f32>, @location(0) world: vec3<f32>
   var n = i.normal;
   if (length(n) < 1e-6) { n = v; }
   if (draw.params.x > 0.5) { return ribbon_glow(i.uv, n, v, draw.color, draw.params.y); }
-  if (draw.params.z >= 0.5) { return vec4<f32>(i.color.rgb, i.color.a * draw.params.w); }
-  // Lambert with an ambient term and a headlight (the desktop renderer's lights), two-sided.
-  n = normalize(n) * select(1.0, -1.0, dot(n, v) < 0.0);
-  let lit = (frame.light.w + 2.2 * max(dot(n, frame.light.xyz), 0.0)) * 0.3183099;
-  return vec4<f32>(i.color.rgb * lit, i.color.a * draw.params.w);
+  let c = surface_shade(i.color, n, v, frame.light.xyz, frame.light.w, draw.params.z);
+  return vec4<f32>(c.rgb, c.a * draw.params.w);
 }
 
 struct GridOut { @builtin(position) pos: vec4<f32>, @location(0) world: vec3<f32> };
@@ -153,7 +150,7 @@ export class WebGPURenderer {
     const d = this.device;
     d.pushErrorScope("validation");
     const lib = this.shaders.wgsl;
-    const sceneModule = d.createShaderModule({ code: lib.ribbon + "\n" + lib.grid + "\n" + SCENE_WGSL });
+    const sceneModule = d.createShaderModule({ code: [lib.ribbon, lib.grid, lib.surface, SCENE_WGSL].join("\n") });
     const postModule = d.createShaderModule({ code: lib.bloom + "\n" + POST_WGSL });
     const uniformEntry = (binding) => ({ binding, visibility: GPUShaderStage.VERTEX | GPUShaderStage.FRAGMENT, buffer: { type: "uniform" } });
     this.frameLayout = d.createBindGroupLayout({ entries: [uniformEntry(0)] });
