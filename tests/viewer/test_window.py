@@ -145,3 +145,29 @@ def test_chase_camera_lags_then_settles_behind_the_craft():
         eye, target = chase.update(state, 0.05)
     np.testing.assert_allclose(eye, [0.0, 2.0, 7.0], atol=1e-6)
     np.testing.assert_allclose(target, [0.0, 1.0, 12.0], atol=1e-6)
+
+
+def test_show_renders_in_the_jupyter_widget():
+    """``show`` on rendercanvas's notebook canvas (jupyter_rfb) draws frames once the frontend sizes it."""
+    import asyncio
+
+    from rendercanvas.jupyter import RenderCanvas
+
+    from hubscape.viewer.export.source import scene_from_source
+    from hubscape.viewer.render.window import show
+
+    async def first_frame():
+        canvas = show(scene_from_source("demo:landscape", theme="paper"), size=(400, 300), canvas=RenderCanvas())
+        canvas.handle_event({"event_type": "resize", "width": 400, "height": 300, "pixel_ratio": 1.0})
+        for _ in range(100):
+            canvas.get_frame()
+            await asyncio.sleep(0.02)
+            image = getattr(canvas, "_last_image", None)
+            if image is not None and image.shape[:2] == (300, 400):
+                return canvas, image
+        raise AssertionError("the notebook canvas produced no 400x300 frame")
+
+    canvas, image = asyncio.run(first_frame())
+    assert tuple(image[2, 2, :3]) == (255, 255, 255)  # paper background
+    assert image[..., :3].std() > 10  # and the landscape on it
+    assert canvas.viewer.world.name == "landscape"

@@ -65,6 +65,8 @@ class SceneViewer:
             from rendercanvas.auto import RenderCanvas
 
             canvas = RenderCanvas(size=size, title="hubscape", update_mode="continuous", max_fps=60)
+        elif tuple(canvas.get_logical_size()) != tuple(float(v) for v in size):
+            canvas.set_logical_size(*size)
         self.canvas = canvas
         self.renderer = gfx.renderers.WgpuRenderer(canvas, pixel_scale=1, ppaa="none")
         self.overlay = gfx.Scene()
@@ -245,12 +247,18 @@ def _format_record(record: dict) -> str:
     return "\n".join(lines)
 
 
-def show(scene, *, theme: str | None = None, size: tuple[int, int] = (900, 600)):
+def show(scene, *, theme: str | None = None, size: tuple[int, int] = (900, 600), canvas=None):
     """Show ``scene`` in a Jupyter notebook (or a window outside one); returns the canvas.
 
-    In Jupyter, rendercanvas's auto backend is the notebook widget, so the returned canvas
-    displays inline when it is the cell's value.
+    In a Jupyter kernel rendercanvas's auto backend is the notebook widget (``jupyter_rfb``,
+    in the ``render`` extra), so the returned canvas displays inline as the cell's value::
+
+        from hubscape.viewer.render.window import show
+        show(build_scene("fit.safetensors"))
+
+    ``canvas`` picks a rendercanvas canvas explicitly (e.g. ``rendercanvas.jupyter.RenderCanvas``).
     """
-    viewer = SceneViewer([World(scene.world, lambda _theme: scene)], theme=theme or scene.theme, size=size)
-    viewer.canvas.request_draw(viewer.draw)
+    viewer = SceneViewer([World(scene.world, lambda _theme: scene)], theme=theme or scene.theme, size=size,
+                         canvas=canvas)
+    viewer.canvas.viewer = viewer  # keep the viewer (and its event handlers) alive with the widget
     return viewer.canvas
