@@ -21,7 +21,7 @@ import numpy as np
 
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.identifiability import assess
-from hubscape.analytics.growth.lsq import MIN_POINTS, parameter_bounds, start_grid
+from hubscape.analytics.growth.lsq import MIN_POINTS, MU_OFFSETS, SIGMAS, parameter_bounds, start_grid
 from hubscape.analytics.growth.results import FitResult
 
 #: Relative agreement of batch and lmfit parameters on identifiable series (tested).
@@ -137,16 +137,17 @@ def _grid_start(ts, counts, sizes, T, lo, hi, m):
     from scipy.special import ndtr
 
     B = len(ts)
-    grids = start_grid(T)                                          # (B, G, 2)
+    grids = start_grid(T)                                          # (B, G, 2), mu-major
+    n_mu, n_sigma = MU_OFFSETS.size, SIGMAS.size
     t_last = np.array([t[-1] for t in ts])
     y_last = np.array([c[-1] for c in counts])
     lam0 = np.clip(wsb.lambda_through(y_last[:, None], t_last[:, None], grids[..., 0], grids[..., 1], m),
                    lo[:, 2:3], hi[:, 2:3])                         # (B, G)
     owner = np.repeat(np.arange(B), sizes)
-    log_t = np.log(np.concatenate(ts))[:, None]
-    y = np.concatenate(counts)[:, None]
-    z = (log_t - grids[owner, :, 0]) / grids[owner, :, 1]          # (P, G)
-    sq = (m * np.expm1(lam0[owner] * ndtr(z)) - y) ** 2
+    mus = grids[:, ::n_sigma, 0]                                   # (B, n_mu)
+    d = np.log(np.concatenate(ts))[:, None] - mus[owner]           # (P, n_mu)
+    z = (d[:, :, None] / SIGMAS).reshape(d.shape[0], -1)           # (P, G)
+    sq = (m * np.expm1(lam0[owner] * ndtr(z)) - np.concatenate(counts)[:, None]) ** 2
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     best = np.argmin(np.add.reduceat(sq, starts, axis=0), axis=1)
     x0 = np.column_stack([grids[np.arange(B), best], lam0[np.arange(B), best]])
