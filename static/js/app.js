@@ -161,7 +161,8 @@ async function fit(request) {
   showScene(result.scene, "growth fit");
   state.lastResult = result;
   $("fit-result").textContent = (result.summary || []).map((s) => s.line).join("\n") || "fitted";
-  if (result.models && !$("models").value.trim()) $("models").value = result.models.join("\n");
+  if (!$("models").value.trim()) $("models").value = result.fits.map((f) => f.model).join("\n");
+  $("models").title = `models in ${result.source}: ${result.models.join(", ")}`;
   return result;
 }
 
@@ -211,7 +212,8 @@ async function start() {
   $("renderer").title = engine.fallbackReason || engine.renderer.adapterInfo || "";
   engine.listeners.frame.push((f) => {
     if (f.error) { showError(`rendering stopped: ${f.error}`); return; }
-    $("fps").textContent = `${f.fps.toFixed(1)} (${f.frameTime.toFixed(1)} ms)`;
+    // The orbit view renders on demand; the rate is meaningful while flying or moving.
+    $("fps").textContent = f.fps > 0 ? `${f.fps.toFixed(1)} (${f.frameTime.toFixed(1)} ms CPU)` : `on demand (${f.frameTime.toFixed(1)} ms CPU)`;
   });
 
   // Server or static site?

@@ -85,7 +85,7 @@ export class FlightCamera {
   zoom(delta) { this.throttle = Math.max(0, Math.min(1, this.throttle - delta * 0.0005)); }
   turn(yaw, pitch, roll) {
     let q = this.orientation;
-    if (yaw) q = quatMul(q, quatAxisAngle([0, 1, 0], yaw));
+    if (yaw) q = quatMul(quatAxisAngle([0, 1, 0], yaw), q);   // about the world's up: turns stay level
     if (pitch) q = quatMul(q, quatAxisAngle([1, 0, 0], pitch));
     if (roll) q = quatMul(q, quatAxisAngle([0, 0, 1], roll));
     this.orientation = quatNormalize(q);
@@ -99,7 +99,9 @@ export class FlightCamera {
     // Bank angle: how far the craft's right wing points up or down; banking yaws it round.
     const { f, r } = this.axes(this.orientation);
     const bank = Math.asin(Math.max(-1, Math.min(1, dot(r, [0, 1, 0]))));
-    this.turn(-1.6 * Math.sin(bank) * dt, 1.2 * pitch * dt, 1.8 * roll * dt);
+    // Without roll input the craft levels its wings again (an arcade flight model).
+    const level = roll ? 0 : -1.5 * bank;
+    this.turn(-1.6 * Math.sin(bank) * dt, 1.2 * pitch * dt, (1.8 * roll + level) * dt);
     const speed = this.throttle * this.maxSpeed;
     this.position = add(this.position, scale(f, speed * dt));
     if (this.position[1] < 0.3) this.position[1] = 0.3;   // skim, never sink below the grid

@@ -140,6 +140,8 @@ export class Engine {
         return;
       }
       this.dirty = false; this.controls.changed = false;
+      // A pause (on-demand rendering) starts a new rate measurement.
+      if (this.frameTimes.length && now - this.frameTimes[this.frameTimes.length - 1] > 500) this.frameTimes = [];
       this.frameTimes.push(now);
       while (this.frameTimes.length > 30) this.frameTimes.shift();
       const n = this.frameTimes.length;
