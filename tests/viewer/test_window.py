@@ -171,3 +171,24 @@ def test_show_renders_in_the_jupyter_widget():
     assert tuple(image[2, 2, :3]) == (255, 255, 255)  # paper background
     assert image[..., :3].std() > 10  # and the landscape on it
     assert canvas.viewer.world.name == "landscape"
+
+
+@pytest.mark.parametrize("args", [["demo:weather"], ["demo:landscape", "--theme", "neon"],
+                                  ["demo:landscape", "--size", "0x0"], ["demo:growth", "--option", "colour=red"]])
+def test_view_rejects_bad_input_before_opening_a_window(capsys, args):
+    from hubscape.viewer.cli import main
+
+    assert main(["view", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hubscape")
+
+
+@pytest.mark.render
+def test_view_command_keeps_a_window_open_under_xvfb():
+    """``hubscape view`` opens its window and runs the GUI loop until stopped (here by timeout)."""
+    proc = subprocess.run(["xvfb-run", "-a", "timeout", "-s", "INT", "8", sys.executable, "-m", "hubscape.viewer",
+                           "view", "demo:landscape", "demo:activations", "--size", "320x200"],
+                          capture_output=True, text=True, timeout=120)
+    assert "h for help" in proc.stdout, proc.stderr[-2000:]
+    assert proc.returncode in (124, 130), proc.stderr[-2000:]  # still running when interrupted
+    assert "Traceback" not in proc.stderr
