@@ -209,7 +209,8 @@ async function start() {
   const want = params.get("renderer") || "auto";
   engine = await Engine.create($("gpu"), $("overlay"), { want, base });
   $("renderer").textContent = engine.renderer.name + (engine.fallbackReason ? " (fallback)" : "");
-  $("renderer").title = engine.fallbackReason || engine.renderer.adapterInfo || "";
+  $("renderer").title = engine.renderer.adapterInfo || "";
+  $("renderer-note").textContent = engine.fallbackReason;
   engine.listeners.frame.push((f) => {
     if (f.error) { showError(`rendering stopped: ${f.error}`); return; }
     // The orbit view renders on demand; the rate is meaningful while flying or moving.
