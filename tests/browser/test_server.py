@@ -107,3 +107,24 @@ def test_bad_serve_arguments_are_one_line_exit_2(tmp_path):
     out = subprocess.run([sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0", str(tmp_path / "none.safetensors")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_page_says_why_pyodide_is_unavailable(browser, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0",
+                             "--pyodide-dir", str(tmp_path / "no-pyodide")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split("serving ", 1)[1].split()[0]
+        with urllib.request.urlopen(url + "api/info", timeout=30) as res:
+            info = json.load(res)["pyodide"]
+        assert info["available"] is False and "no-pyodide" in info["reason"]
+        page = browser.new_page()
+        page.goto(url + "?item=demo:landscape")
+        page.evaluate("hubscape.ready")
+        assert page.evaluate("hubscape.kernels") == ["server"]
+        note = page.inner_text("#kernel-note")
+        assert "active: server kernel" in note and "Pyodide: Pyodide's core is not in" in note
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
