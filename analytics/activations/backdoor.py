@@ -236,6 +236,10 @@ def summary_text(s: dict) -> str:
             lines.append(f"  {name}: {p['channels_to_goal']} of {p['channels']} channels, clean accuracy "
                          f"{p['start_clean_accuracy']:.3f} -> {p['clean_accuracy_at_goal']:.3f}, "
                          f"attack success rate {p['attack_success_rate_at_goal']:.3f}")
+        best = p["within_tolerance"]
+        lines.append(f"    lowest attack success rate losing at most {best['tolerance']} clean accuracy: "
+                     f"{best['attack_success_rate']:.3f} after {best['channels']} channels "
+                     f"(clean accuracy {best['clean_accuracy']:.3f})")
     if "landscapes" in s:
         interp = s["landscapes"]["interpolation"]["interpolation_triggered"]
         lines.append(f"landscape: 2D {s['landscapes']['plane']['grid']} around the backdoored model, centre loss "
