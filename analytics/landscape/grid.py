@@ -82,17 +82,19 @@ class Objective:
     def origin_weights(self):
         return weights_of(self.model)
 
-    def _call(self, params, inputs):
+    def _call(self, params, inputs, module=None):
         from torch.func import functional_call
 
+        module = self.model if module is None else module
         if isinstance(inputs, Mapping):
-            return functional_call(self.model, params, (), dict(inputs))
+            return functional_call(module, params, (), dict(inputs))
         if isinstance(inputs, (tuple, list)):
-            return functional_call(self.model, params, tuple(inputs))
-        return functional_call(self.model, params, (inputs,))
+            return functional_call(module, params, tuple(inputs))
+        return functional_call(module, params, (inputs,))
 
-    def _terms(self, params, inputs, targets):
-        out = self._call(params, inputs)
+    def _terms(self, params, inputs, targets, module=None):
+        """[loss, *metrics] as a float64 tensor for one batch (``module``: a part of the model)."""
+        out = self._call(params, inputs, module)
         values = [self.loss_fn(out, targets)]
         values += [fn(out, targets) for fn in self.metrics.values()]
         import torch
@@ -225,7 +227,7 @@ def _active_names(directions: Directions) -> list[str]:
 def compute_landscape(objective: Objective, directions: Directions, grid: Sequence[int] = (41, 41),
                       span=None, chunk: int | None = None, out: str | Path | None = None,
                       resume: bool = False, progress: bool = False, vectorize: bool | None = None,
-                      info: Mapping[str, Any] | None = None) -> LandscapeResult:
+                      shortcut: bool | None = None, info: Mapping[str, Any] | None = None) -> LandscapeResult:
     """Evaluate ``objective`` on the grid spanned by ``directions``.
 
     ``grid``: (nx,) or (nx, ny); ``span``: see :func:`grid_axes`; ``chunk``: points evaluated
@@ -233,14 +235,19 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     the partial grid is saved to after every chunk (and the full one at the end); ``resume``:
     continue the partial grid in ``out``; ``vectorize``: True (vmap), False (one call per
     point) or None (vmap up to VMAP_MAX_PARAMS moving parameters, falling back to single
-    calls if the model does not support vmap);
+    calls if the model does not support vmap); ``shortcut``: precompute the first layer of an
+    nn.Sequential that starts with Linear/Conv (exact; see shortcut.py; None = when possible);
     ``info``: model/data description for the bundle (``{"model": {...}, "data": {...}}``).
     Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
     """
+    import torch
+
     from .bundle import save_landscape
+    from .shortcut import FirstLayerShortcut, first_layer_split
 
     x, y = grid_axes(directions, grid, span)
     names = list(objective.metrics)
+    auto = not chunk
     chunk = int(chunk) if chunk else auto_chunk(directions)
     if chunk < 1:
         raise InputError(f"--chunk must be at least 1, got {chunk}")
@@ -265,13 +272,26 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     if vectorize is None and sum(origin[k].numel() for k in active) > VMAP_MAX_PARAMS:
         vectorize = False
     mode = {"vectorize": vectorize}
+    fast = None
+    split = first_layer_split(objective.model) if shortcut is not False else None
+    if split is not None and all(isinstance(x, torch.Tensor) for x, _ in objective.batches):
+        fast = FirstLayerShortcut(objective, split, origin, d1, d2, active, fixed)
+        if auto:  # the stacked first-layer outputs must fit as well
+            chunk = max(1, min(chunk, AUTO_CHUNK_BYTES // max(2 * fast.activation_bytes(), 1)))
+            result.meta["chunk"] = chunk
+    elif shortcut:
+        raise InputError("the first-layer shortcut needs an nn.Sequential starting with Linear/Conv and tensor inputs")
+    result.meta["shortcut"] = fast.name if fast is not None else None
 
     def centre():
         values = objective.evaluate({**own, **origin})
         return [values["loss"], *(values[m] for m in names)]
 
     def evaluate(xs, ys):
-        return _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode)
+        if fast is None:
+            return _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode)
+        return _with_fallback(mode, lambda: fast.evaluate(xs, ys, vectorize=True),
+                              lambda: fast.evaluate(xs, ys, vectorize=False))
 
     run_grid(result, evaluate, centre, chunk, out=out, previous=previous, progress=progress,
              oom_advice=f"evaluating {chunk} grid point(s) at once on {device}: rerun with a smaller "
@@ -383,21 +403,36 @@ def _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode)
             out[k] = w
         return out
 
+    return _with_fallback(mode, lambda: objective.evaluate_stacked(stacked_weights(), {**own, **fixed}),
+                          lambda: _one_by_one(objective, origin, d1, d2, active, fixed, own, xs, ys, mode))
+
+
+def _with_fallback(mode, batched, single):
+    """Run ``batched`` (vmap) unless vectorizing is off; if vmap cannot run the model and
+    vectorize was not forced, switch to ``single`` for this and every later chunk."""
     if mode["vectorize"] is not False:
         try:
-            return objective.evaluate_stacked(stacked_weights(), {**own, **fixed})
-        except Exception as exc:  # vmap cannot run every model; fall back unless told not to
+            return batched()
+        except Exception as exc:
             if _is_oom(exc) or mode["vectorize"] is True:
                 raise
             mode["vectorize"] = False
-            mode["fallback"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            first = (str(exc) or "").splitlines()[:1]
+            mode["fallback"] = f"{type(exc).__name__}: {first[0][:200] if first else ''}"
+    return single()
+
+
+def _one_by_one(objective, origin, d1, d2, active, fixed, own, xs, ys, mode) -> np.ndarray:
+    import torch
+
     rows = []
+    buffers = mode.setdefault("buffers", {k: torch.empty_like(origin[k]) for k in active})
     for p in range(len(xs)):
         params = {**own, **fixed}
-        for k in active:
-            w = origin[k] + float(xs[p]) * d1[k]
+        for k in active:  # w = origin + x d1 + y d2, written into a reused buffer
+            w = torch.add(origin[k], d1[k], alpha=float(xs[p]), out=buffers[k])
             if ys is not None:
-                w = w + float(ys[p]) * d2[k]
+                w.add_(d2[k], alpha=float(ys[p]))
             params[k] = w
         v = objective.evaluate(params)
         rows.append([v["loss"], *(v[m] for m in objective.metrics)])

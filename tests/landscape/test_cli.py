@@ -125,7 +125,7 @@ def test_out_of_memory_exits_2_with_chunk_advice(files, capsys, monkeypatch):
     def oom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
-    monkeypatch.setattr(Objective, "evaluate_stacked", oom)
+    monkeypatch.setattr(Objective, "_terms", oom)
     out = d / "out.safetensors"
     rc, _, err = run(["landscape", str(d / "model.pt"), "--data", str(d / "xy.npz"), "--grid", "6x6",
                       "--chunk", "8", "--out", str(out), "--no-progress"], capsys)
@@ -135,9 +135,9 @@ def test_out_of_memory_exits_2_with_chunk_advice(files, capsys, monkeypatch):
 
 def test_partial_bundle_needs_resume(files, capsys, monkeypatch):
     d, *_ = files
-    from hubscape.analytics.landscape import grid as G
+    from hubscape.analytics.landscape.shortcut import FirstLayerShortcut as S
 
-    real, calls = G._evaluate_chunk, {"n": 0}
+    real, calls = S.evaluate, {"n": 0}
 
     def dies_late(*args, **kwargs):
         calls["n"] += 1
@@ -145,13 +145,13 @@ def test_partial_bundle_needs_resume(files, capsys, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(G, "_evaluate_chunk", dies_late)
+    monkeypatch.setattr(S, "evaluate", dies_late)
     out = d / "out.safetensors"
     base = ["landscape", str(d / "model.pt"), "--data", str(d / "xy.npz"), "--grid", "4x4", "--chunk", "4",
             "--out", str(out), "--no-progress"]
     rc, _, err = run(base, capsys)
     assert rc == 130 and not load_landscape(out).complete
-    monkeypatch.setattr(G, "_evaluate_chunk", real)
+    monkeypatch.setattr(S, "evaluate", real)
     rc, _, err = run(base, capsys)
     assert rc == 2 and "--resume" in err
     rc, _, err = run([*base, "--resume"], capsys)

@@ -31,11 +31,13 @@ def naive_grid(model, dirs, res, X, y, metric=None):
 
 @pytest.mark.parametrize("fixture", ["mlp_problem", "cnn_problem"])
 @pytest.mark.parametrize("vectorize", [True, False])
-def test_grid_equals_a_naive_loop_and_the_centre_is_the_models_loss(fixture, vectorize, request):
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_grid_equals_a_naive_loop_and_the_centre_is_the_models_loss(fixture, vectorize, shortcut, request):
     model, batches, X, y = request.getfixturevalue(fixture)
     obj = Objective(model, batches, torch.nn.functional.cross_entropy, metrics=["accuracy"])
-    dirs = random_directions(model, seed=7)
-    res = compute_landscape(obj, dirs, grid=(9, 7), span=0.8, chunk=10, vectorize=vectorize)
+    dirs = random_directions(model, seed=7, ignore=["norm"])  # biases move too
+    res = compute_landscape(obj, dirs, grid=(9, 7), span=0.8, chunk=10, vectorize=vectorize, shortcut=shortcut)
+    assert res.meta["shortcut"] == ("0" if shortcut else None)
     assert res.loss.shape == (7, 9) and res.complete and res.done.all()
     with torch.no_grad():
         plain = float(torch.nn.functional.cross_entropy(model(X), y))
@@ -94,16 +96,21 @@ def test_non_finite_losses_are_gaps_in_the_bundle(tmp_path):
     assert read_bundle(out).meta["n_gaps"] == 3
 
 
-class Killed(Exception):
-    """Stands in for a kill signal arriving while a chunk is evaluated."""
+class Killed(BaseException):
+    """Stands in for a kill signal (like KeyboardInterrupt) arriving while a chunk is evaluated."""
 
 
-def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatch):
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatch, shortcut):
+    from hubscape.analytics.landscape.shortcut import FirstLayerShortcut
+
     model, batches, X, y = mlp_problem
     obj = Objective(model, batches, torch.nn.functional.cross_entropy, metrics=["accuracy"])
-    full = compute_landscape(obj, random_directions(model, seed=1), grid=(6, 5), chunk=4)
+    kw = dict(grid=(6, 5), chunk=4, shortcut=shortcut)
+    full = compute_landscape(obj, random_directions(model, seed=1), **kw)
     out = tmp_path / "partial.safetensors"
-    real = G._evaluate_chunk
+    owner, attr = (FirstLayerShortcut, "evaluate") if shortcut else (G, "_evaluate_chunk")
+    real = getattr(owner, attr)
     calls = {"n": 0}
 
     def dying(*args, **kwargs):
@@ -112,19 +119,19 @@ def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatc
             raise Killed
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(G, "_evaluate_chunk", dying)
+    monkeypatch.setattr(owner, attr, dying)
     with pytest.raises(Killed):
-        compute_landscape(obj, random_directions(model, seed=1), grid=(6, 5), chunk=4, out=out)
+        compute_landscape(obj, random_directions(model, seed=1), out=out, **kw)
     partial = load_landscape(out)
     assert not partial.complete and int(partial.done.sum()) == 12  # 3 chunks of 4 saved, the 4th lost
     np.testing.assert_array_equal(partial.loss[partial.done], full.loss[partial.done])
     assert np.isnan(partial.loss[~partial.done]).all()
-    monkeypatch.setattr(G, "_evaluate_chunk", real)
+    monkeypatch.setattr(owner, attr, real)
     with pytest.raises(InputError, match="partial grid .*--resume"):
-        compute_landscape(obj, random_directions(model, seed=1), grid=(6, 5), chunk=4, out=out)
+        compute_landscape(obj, random_directions(model, seed=1), out=out, **kw)
     with pytest.raises(InputError, match="cannot resume"):
-        compute_landscape(obj, random_directions(model, seed=2), grid=(6, 5), chunk=4, out=out, resume=True)
-    resumed = compute_landscape(obj, random_directions(model, seed=1), grid=(6, 5), chunk=4, out=out, resume=True)
+        compute_landscape(obj, random_directions(model, seed=2), out=out, resume=True, **kw)
+    resumed = compute_landscape(obj, random_directions(model, seed=1), out=out, resume=True, **kw)
     assert resumed.complete
     np.testing.assert_array_equal(resumed.loss, full.loss)
     np.testing.assert_array_equal(resumed.metrics["accuracy"], full.metrics["accuracy"])
@@ -142,7 +149,7 @@ def test_out_of_memory_suggests_a_smaller_chunk(mlp_problem, tmp_path, monkeypat
     def boom(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(Objective, "evaluate_stacked", boom)
+    monkeypatch.setattr(Objective, "_terms", boom)
     out = tmp_path / "oom.safetensors"
     with pytest.raises(InputError, match=r"out of memory .*smaller --chunk \(e\.g\. --chunk 4\)"):
         compute_landscape(obj, random_directions(model, seed=0), grid=(4, 4), chunk=16, out=out)
@@ -158,7 +165,7 @@ def test_vmap_failure_falls_back_to_single_calls(mlp_problem, monkeypatch):
 
     monkeypatch.setattr(Objective, "evaluate_stacked", unsupported)
     dirs = random_directions(model, seed=2)
-    res = compute_landscape(obj, dirs, grid=(3, 3))
+    res = compute_landscape(obj, dirs, grid=(3, 3), shortcut=False)
     assert res.meta["vectorized"] is False and "control flow" in res.meta["vectorize_fallback"]
     np.testing.assert_allclose(res.loss, naive_grid(model, dirs, res, X, y), atol=1e-5)
 

@@ -1,0 +1,126 @@
+"""An exact shortcut for models whose first layer is linear in its weights.
+
+On a landscape the first layer's weights are ``W0 + a D1 + b D2``. If that layer is an
+``nn.Linear`` or ``nn.ConvNd`` applied to the data (after parameter-free modules only), its
+output is linear in (weights, bias)::
+
+    layer(h, W0 + a D1 + b D2) = layer(h, W0) + a layer(h, D1) + b layer(h, D2)
+
+so the three terms are computed once per batch and every grid point costs one axpy plus the
+rest of the network. For small CNNs and MLPs the first layer is most of the arithmetic, so
+this removes most of it; the values equal the direct evaluation up to float rounding. Used for
+``nn.Sequential`` models only, where "the first layer" is unambiguous.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def first_layer_split(model):
+    """(index, prefix, layer, rest) when ``model`` is an nn.Sequential whose first module
+    with parameters is Linear/Conv1d/2d/3d and is not its last; otherwise None."""
+    import torch
+
+    if not isinstance(model, torch.nn.Sequential):
+        return None
+    mods = list(model._modules.items())
+    for i, (_, mod) in enumerate(mods):
+        if next(mod.parameters(), None) is None:
+            if next(mod.buffers(), None) is not None:
+                return None
+            continue
+        # exact types only: a subclass (e.g. a LoRA layer) may compute something else
+        linear = type(mod) in (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+        if not linear or i == len(mods) - 1:
+            return None
+        return i, model[:i], mod, model[i + 1:]
+    return None
+
+
+class FirstLayerShortcut:
+    """Grid evaluation with the first layer's three terms precomputed (see module docstring)."""
+
+    def __init__(self, objective, split, origin, d1, d2, active, fixed):
+        import torch
+
+        self.objective = objective
+        index, prefix, layer, rest = split
+        self.name = list(objective.model._modules)[index]
+        self.rest = rest
+        own = dict(objective.model.named_parameters())
+        wkey, bkey = f"{self.name}.weight", f"{self.name}.bias"
+        has_bias = layer.bias is not None
+
+        def apply(h, bundle):
+            w = bundle[wkey]
+            b = bundle[bkey] if has_bias else None
+            if isinstance(layer, torch.nn.Linear):
+                return torch.nn.functional.linear(h, w, b)
+            return layer._conv_forward(h, w, b)
+
+        dirs = [d1] if d2 is None else [d1, d2]
+        self.terms = []  # per batch: (base, [g1, g2])
+        with torch.no_grad():
+            for x, _ in objective.batches:
+                h0 = prefix(x)
+                self.terms.append((apply(h0, origin), [apply(h0, d) for d in dirs]))
+        self.rest_active = [k for k in active if not k.startswith(self.name + ".")]
+        rest_names = {k for k, _ in rest.named_parameters()}
+        self.rest_fixed = {k: v for k, v in {**own, **fixed}.items() if k in rest_names}
+        self.origin, self.d1, self.d2 = origin, d1, d2
+        self.buffers = {}
+
+    def activation_bytes(self) -> int:
+        """Bytes of the first layer's output for one grid point (all batches)."""
+        return sum(base.numel() * base.element_size() for base, _ in self.terms)
+
+    def evaluate(self, xs, ys, vectorize: bool) -> np.ndarray:
+        """(P, 1 + n_metrics) values at the grid points (xs, ys)."""
+        import torch
+        from torch.func import vmap
+
+        obj = self.objective
+        dev, dtype = obj.device, self.terms[0][0].dtype
+        ax = torch.as_tensor(np.asarray(xs), dtype=dtype, device=dev)
+        ay = torch.as_tensor(np.asarray(ys), dtype=dtype, device=dev) if ys is not None else None
+        coef = [ax] if ay is None else [ax, ay]
+        total = None
+        with torch.no_grad():
+            if vectorize:
+                stacked = {}
+                for k in self.rest_active:
+                    shape = (-1,) + (1,) * self.origin[k].dim()
+                    w = self.origin[k].unsqueeze(0) + ax.reshape(shape) * self.d1[k].unsqueeze(0)
+                    if ay is not None:
+                        w = w + ay.reshape(shape) * self.d2[k].unsqueeze(0)
+                    stacked[k] = w
+
+                def one(params, h, t):
+                    return obj._terms({**self.rest_fixed, **params}, h, t, module=self.rest)
+
+                for (base, gs), (_, t), n in zip(self.terms, obj.batches, obj.sizes):
+                    shape = (-1,) + (1,) * base.dim()
+                    h = base.unsqueeze(0) + sum(c.reshape(shape) * g.unsqueeze(0) for c, g in zip(coef, gs))
+                    vals = vmap(one, in_dims=(0, 0, None))(stacked, h, t) * n
+                    total = vals if total is None else total + vals
+                return (total / obj.n).cpu().numpy()
+            rows = []
+            if not self.buffers:
+                self.buffers = {k: torch.empty_like(self.origin[k]) for k in self.rest_active}
+            for p in range(len(xs)):
+                params = dict(self.rest_fixed)
+                for k in self.rest_active:
+                    w = torch.add(self.origin[k], self.d1[k], alpha=float(xs[p]), out=self.buffers[k])
+                    if ys is not None:
+                        w.add_(self.d2[k], alpha=float(ys[p]))
+                    params[k] = w
+                acc = None
+                for (base, gs), (_, t), n in zip(self.terms, obj.batches, obj.sizes):
+                    h = torch.add(base, gs[0], alpha=float(xs[p]))
+                    if ys is not None:
+                        h.add_(gs[1], alpha=float(ys[p]))
+                    vals = obj._terms(params, h, t, module=self.rest) * n
+                    acc = vals if acc is None else acc + vals
+                rows.append((acc / obj.n).cpu().numpy())
+            return np.asarray(rows, dtype=np.float64)
