@@ -123,7 +123,10 @@ def fit_lsq(series: GrowthSeries, m: float = wsb.DEFAULT_M, profile: bool = True
     bounds = parameter_bounds(series.observed_until)
     lmodel = make_model()
     params = make_params(grid_start(t, count, m, series.observed_until), bounds)
-    result = lmodel.fit(count, params, t=t, m=m)
+    try:
+        result = lmodel.fit(count, params, t=t, m=m)
+    except (ValueError, np.linalg.LinAlgError) as exc:  # lmfit refuses non-finite model values
+        return unfitted(series, "lsq", m, f"not fitted: the optimizer failed ({exc})")
     values = np.array([result.params[n].value for n in ("mu", "sigma", "lam")])
     cov = np.full((3, 3), np.nan)
     if result.covar is not None and list(result.var_names) == ["mu", "sigma", "lam"]:

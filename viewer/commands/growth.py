@@ -169,7 +169,8 @@ def print_table(results, method: str) -> None:
             c_inf = f"≥ {fit.c_inf_lower_bound:.0f}"
             notes.append(f"{r.model}: {'; '.join(fit.reasons)}")
         row = [r.model, str(r.series.n_events), _pm(fit.mu, se[0]), _pm(fit.sigma, se[1]),
-               _pm(fit.lam, se[2]), c_inf, "-" if not math.isfinite(fit.r2) else f"{fit.r2:.3f}",
+               _pm(fit.lam, se[2]), c_inf,
+               "-" if not math.isfinite(fit.r2) else f"{fit.r2:.3f}" + (" [red](poor)[/red]" if r.poor_fit else ""),
                "yes" if fit.identifiable else "[red]no[/red]", " ".join(map(str, r.anomalous_periods)) or "-"]
         if with_backtest:
             bt = r.backtests.get(method)
