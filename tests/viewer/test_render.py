@@ -112,10 +112,14 @@ def test_transparent_background_keeps_objects_opaque():
 
 
 def test_tiled_render_matches_single_pass():
+    from hubscape.viewer.scene.model import Legend
+
     scene = known_scene("tron")
+    scene.title = "tiles"  # the overlay must land in the same place too
+    scene.legend = Legend(entries=[{"label": "trail", "color": ORANGE}])
     whole = OffscreenRenderer(scene, 700, 420).render()
     tiled = OffscreenRenderer(scene, 700, 420, tile=300)
-    assert tiled.tiled
+    assert tiled.tiled and tiled.tile == (300 - 128, 300 - 128)
     diff = np.abs(whole.astype(int) - tiled.render().astype(int))
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8
 

@@ -25,6 +25,9 @@ MAX_SIDE = 32768
 MAX_PIXELS = 16384 * 16384
 #: Margin around each tile (pixels), wider than the bloom halo.
 TILE_MARGIN = 64
+#: Largest canvas side rendered in one pass; bigger images are tiled (an 8192^2 float16
+#: target with depth and pick buffers is already ~1 GiB).
+MAX_CANVAS = 8192
 
 
 def check_size(width: int, height: int) -> tuple[int, int]:
@@ -58,8 +61,9 @@ class OffscreenRenderer:
 
     def __init__(self, scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False,
                  tile: int | None = None, overlay: bool = True):
-        """``tile`` caps the canvas side (default: the GPU's maximum texture size); ``overlay=False``
-        leaves out the title, legend and colour bar (the SVG/PDF exporter draws them as vector)."""
+        """``tile`` caps the canvas side (default: ``MAX_CANVAS`` or the GPU's maximum texture size,
+        whichever is smaller); ``overlay=False`` leaves out the title, legend and colour bar (the
+        SVG/PDF exporter draws them as vector)."""
         import pygfx as gfx
         from rendercanvas.offscreen import RenderCanvas
 
@@ -67,14 +71,18 @@ class OffscreenRenderer:
 
         self.width, self.height = check_size(width, height)
         self.transparent = transparent
-        limit = max(min(tile or max_texture_size(), max_texture_size()), 2 * TILE_MARGIN + 64)
+        limit = max(min(tile or MAX_CANVAS, max_texture_size()), 2 * TILE_MARGIN + 64)
         self.rendered = scene_to_pygfx(scene, theme=theme, transparent=transparent, size=(self.width, self.height),
                                        figure=True)
         if not overlay:
             self.rendered.overlay = None
         self.tiled = self.width > limit or self.height > limit
-        self.tile = limit - 2 * TILE_MARGIN  # the part of each tile that is kept
-        canvas_size = (limit, limit) if self.tiled else (self.width, self.height)
+        if self.tiled:  # tiles no larger than needed: a wide strip gets short tiles
+            canvas_size = (min(limit, self.width + 2 * TILE_MARGIN), min(limit, self.height + 2 * TILE_MARGIN))
+        else:
+            canvas_size = (self.width, self.height)
+        # The part of each tile that is kept (the margins only feed the bloom).
+        self.tile = (canvas_size[0] - 2 * TILE_MARGIN, canvas_size[1] - 2 * TILE_MARGIN)
         self.canvas = RenderCanvas(size=canvas_size, pixel_ratio=1)
         self.renderer = gfx.renderers.WgpuRenderer(self.canvas, pixel_scale=1, ppaa="none")
         self.renderer.effect_passes = self.rendered.effect_passes()
@@ -86,13 +94,14 @@ class OffscreenRenderer:
         out = np.zeros((self.height, self.width, 4), np.uint8)
         cam, m = self.rendered.camera, TILE_MARGIN
         cw, ch = self.canvas.get_physical_size()
-        for y0 in range(0, self.height, self.tile):
-            for x0 in range(0, self.width, self.tile):
+        tw, th = self.tile
+        for y0 in range(0, self.height, th):
+            for x0 in range(0, self.width, tw):
                 cam.set_view_offset(self.width, self.height, x0 - m, y0 - m, cw, ch)
                 if self.rendered.overlay is not None:  # screen pixels, y up: shift the figure under the tile
                     self.rendered.overlay.local.position = (-(x0 - m), -(self.height - (y0 - m + ch)), 0)
                 tile = self._draw()
-                h, w = min(self.tile, self.height - y0), min(self.tile, self.width - x0)
+                h, w = min(th, self.height - y0), min(tw, self.width - x0)
                 out[y0:y0 + h, x0:x0 + w] = tile[m:m + h, m:m + w]
         cam.clear_view_offset()
         if self.rendered.overlay is not None:
