@@ -55,6 +55,10 @@ WINDOW_SCRIPT = textwrap.dedent("""
     out["after_t"] = frame()
     key("2")
     out["after_2"] = frame()
+    key("h")
+    out["help_shown"] = viewer.help.visible
+    key("h")
+    out["help_hidden"] = not viewer.help.visible
     key("p")
     out["screenshot"] = str(viewer.screenshots[-1]) if viewer.screenshots else None
     key("f")
@@ -86,6 +90,7 @@ def test_window_opens_renders_and_keys_switch_theme_and_world(tmp_path):
     assert out["after_t"]["theme"] == "paper" and out["after_t"]["corner"] == [255, 255, 255]
     assert out["after_2"]["world"] == "activations" and out["after_2"]["theme"] == "paper"
     assert out["screenshot"] and (tmp_path / out["screenshot"].split("/")[-1]).stat().st_size > 1000
+    assert out["help_shown"] and out["help_hidden"]
     assert out["flying"] and out["flew"] > 0
 
 
