@@ -110,14 +110,19 @@ def server(scene_file, hf_home):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
     from playwright.sync_api import sync_playwright
 
-    # Playwright's launch() gives every browser a fresh temporary profile.
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*BASE_FLAGS, *WEBGPU_FLAGS])
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    # Playwright's launch() gives every browser a fresh temporary profile.
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BASE_FLAGS, *WEBGPU_FLAGS])
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -143,17 +143,16 @@ def test_vector_and_gltf_export_through_the_server_kernel(open_page, fmt, magic)
     assert data.startswith(magic) and len(data) > 10_000
 
 
-def test_falls_back_to_webgl2_without_webgpu(server, shot):
-    """Chromium without the WebGPU flags offers no adapter: the page says so and uses WebGL2."""
-    from playwright.sync_api import sync_playwright
-
-    flags = ["--headless", "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-gpu-compositing"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[*flags, "--disable-features=WebGPU"])
+def test_falls_back_to_webgl2_without_webgpu(playwright, server, shot):
+    """Chromium with WebGPU switched off: the page says why and uses WebGL2."""
+    flags = ["--headless", "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-features=WebGPU"]
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+    try:
         page = browser.new_page(viewport={"width": 640, "height": 400})
         page.goto(server.url + "?item=demo:landscape&hud=0")
         page.evaluate("hubscape.ready")
         assert page.evaluate("hubscape.renderer") == "webgl2"
         assert "WebGPU unavailable" in page.evaluate("hubscape.fallbackReason")
         assert (shot(page).max(axis=2) > 0.15).mean() > 0.03
+    finally:
         browser.close()

@@ -8,9 +8,12 @@ import zipfile
 
 
 def test_wheel_is_built_once_and_holds_the_pure_python_package(tmp_path, monkeypatch):
+    from hubscape.viewer.server import wheel
     from hubscape.viewer.server.wheel import ensure_wheel
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # Fix the source state (other work may edit the checkout while this test runs).
+    monkeypatch.setattr(wheel, "source_digest", lambda tree: "state-1")
     first, reason = ensure_wheel()
     assert first is not None, reason
     assert first.is_relative_to(tmp_path)
@@ -21,6 +24,9 @@ def test_wheel_is_built_once_and_holds_the_pure_python_package(tmp_path, monkeyp
     mtime = first.stat().st_mtime_ns
     again, _ = ensure_wheel()
     assert again == first and again.stat().st_mtime_ns == mtime  # cached, not rebuilt
+    monkeypatch.setattr(wheel, "source_digest", lambda tree: "state-2")
+    changed, _ = ensure_wheel()
+    assert changed.parent.name == "state-2" and changed.is_file()  # new sources: a new wheel
 
 
 def test_build_site_refuses_a_folder_that_is_not_a_site(tmp_path):

@@ -87,7 +87,6 @@ class HubscapeServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, config: ServeConfig):
-        from hubscape.shaders import shader_source  # noqa: F401  (the package must exist)
         from hubscape.static import static_root
 
         from . import paths

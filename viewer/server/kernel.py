@@ -1,9 +1,11 @@
 """The server kernel: the gallery, scenes and fits that ``hubscape serve`` answers in CPython.
 
-Gallery items are the three built-in demos (from ``viewer.export.source``, shared with
-``hubscape export demo:*``), the bundles given on the command line, and the children CSVs
-found in ``--data``. Scenes are built with ``viewer.scene.build_scene`` and sent as scene
-bundles (safetensors bytes); built scenes are cached per item and theme.
+Gallery items are the built-in demos of the three worlds, the bundles given on the command
+line, and the children CSVs found in ``--data``. The landscape and activations demos are the
+synthetic bundles of ``viewer.export.source`` (shared with ``hubscape export demo:*``); the
+growth demo is a children CSV of synthetic WSB trees (:func:`demo_children_csv`) fitted like
+real data, so that the page can refit it. Scenes are built with ``viewer.scene.build_scene``,
+sent as scene bundles (safetensors bytes) and cached per item and theme.
 """
 
 from __future__ import annotations
@@ -86,38 +88,32 @@ class ServerKernel:
         except KeyError:
             raise InputError(f"no gallery item {item_id!r}") from None
 
-    def scene(self, item_id: str, theme: str | None):
-        """The Scene of a gallery item in ``theme`` (None: a saved scene's own, else tron)."""
-        from hubscape.viewer.scene.builders import build_scene
-
-        item = self._item(item_id)
-        if item["source"] == "bundle":
-            return build_scene(item["path"], theme=theme)
-        theme = theme or "tron"
-        if theme not in ("tron", "paper"):
-            raise InputError(f"theme must be tron or paper, got {theme!r}")
-        if item["source"] == "demo":
-            from hubscape.viewer.export.source import worlds_from_source
-
-            return worlds_from_source(item["id"])[0].build(theme)
-        raise InputError(f"{item_id} is fitted through /api/growth/fit")
-
     def scene_bytes(self, item_id: str, theme: str | None) -> bytes:
+        """The scene bundle of a gallery item in ``theme`` (None: a saved scene's own, else tron)."""
         key = (item_id, theme)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        item = self._item(item_id)
-        if item["source"] == "csv" or item["id"] == "demo:growth":
-            import base64
-
-            doc = self.fit_growth({"item": item_id, "theme": theme or "tron"})
-            data = base64.b64decode(doc["scene"])
-        else:
-            data = scene_bytes_of(self.scene(item_id, theme))
+        data = self._build(self._item(item_id), theme)
         with self._lock:
             self._cache[key] = data
         return data
+
+    def _build(self, item: dict[str, Any], theme: str | None) -> bytes:
+        from hubscape.viewer.scene.builders import build_scene
+
+        if item["source"] == "bundle":
+            return scene_bytes_of(build_scene(item["path"], theme=theme))
+        theme = theme or "tron"
+        if theme not in ("tron", "paper"):
+            raise InputError(f"theme must be tron or paper, got {theme!r}")
+        if item["source"] == "csv" or item["id"] == "demo:growth":
+            import base64
+
+            return base64.b64decode(self.fit_growth({"item": item["id"], "theme": theme})["scene"])
+        from hubscape.viewer.export.source import worlds_from_source
+
+        return scene_bytes_of(worlds_from_source(item["id"])[0].build(theme))
 
     def csv_text(self, item_id: str) -> str:
         """The children CSV behind a growth item (for the Pyodide kernel, which cannot read files)."""
