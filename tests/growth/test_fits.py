@@ -66,6 +66,18 @@ def test_lsq_recovers_parameters_of_the_curve(mu, sigma, lam, seed):
     assert fit.params == pytest.approx(truth, rel=0.05)
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mu=st.floats(1.0, 2.0), sigma=st.floats(0.4, 0.9), lam=st.floats(1.0, 3.0), seed=st.integers(0, 2**31))
+def test_lsq_recovers_parameters_of_paths_drawn_from_the_process(mu, sigma, lam, seed):
+    m = 1000.0  # a path of the process stays within ~3% of its mean curve
+    t = np.arange(1.0, 49.0)
+    s = series_from_events("sim", np.linspace(0.5, 47.0, 50), 48.0)
+    s.count = wsb.simulate_counts(t, mu, sigma, lam, m=m, rng=seed)[0]
+    fit = fit_lsq(s, m=m, profile=False)
+    assert fit.success
+    assert fit.params == pytest.approx([mu, sigma, lam], rel=0.15)
+
+
 def test_mle_recovers_parameters_with_calibrated_errors():
     truth = np.array([1.5, 0.7, 3.0])
     z = []
