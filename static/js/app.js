@@ -261,11 +261,17 @@ async function start() {
     download(await state.kernels.server.export(fmt, state.sceneBytes, currentCamera(), +$("ex-w").value, +$("ex-h").value), `hubscape.${fmt}`);
   }));
   const overlay = $("overlay"), tip = $("tooltip");
+  // Picking projects vertices on the CPU: at most once per animation frame, for the last position.
+  let hover = null;
   overlay.addEventListener("pointermove", (e) => {
     if (e.buttons) { tip.hidden = true; return; }
-    const hit = engine.pick(e.clientX, e.clientY);
-    tip.hidden = !hit;
-    if (hit) { tip.textContent = tooltipLines(hit).join("\n"); tip.style.left = `${e.clientX + 14}px`; tip.style.top = `${e.clientY + 14}px`; }
+    if (!hover) requestAnimationFrame(() => {
+      const { x, y } = hover; hover = null;
+      const hit = engine.pick(x, y);
+      tip.hidden = !hit;
+      if (hit) { tip.textContent = tooltipLines(hit).join("\n"); tip.style.left = `${x + 14}px`; tip.style.top = `${y + 14}px`; }
+    });
+    hover = { x: e.clientX, y: e.clientY };
   });
   overlay.addEventListener("pointerleave", () => { tip.hidden = true; });
   window.addEventListener("dragover", (e) => { e.preventDefault(); $("drop").hidden = false; });

@@ -98,9 +98,10 @@ def test_switching_world_and_theme(open_page, shot):
     assert page.evaluate("hubscape.theme") == "tron"
 
 
-def test_flight_camera_moves_the_view(open_page):
+@pytest.mark.parametrize("mode", ["fly", "flight"])
+def test_fly_and_flight_cameras_move_the_view(open_page, mode):
     page = open_page(_scene_query())
-    page.evaluate("hubscape.setCamera('flight')")
+    page.evaluate("m => hubscape.setCamera(m)", mode)
     before = page.evaluate("hubscape.project([0, 2.5, 0])")
     page.keyboard.down("KeyW")
     page.wait_for_function("hubscape.frames > 20")

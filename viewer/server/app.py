@@ -229,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, name: str, query: dict[str, str]) -> None:
         kernel = self.server.kernel
         theme = query.get("theme")  # None: a saved scene keeps its own theme, others are tron
-        if (method, name) in (("GET", "info"), ("HEAD", "info")):
+        if method == "GET" and name == "info":
             self._json(kernel.info(pyodide_dir=self.server.pyodide_dir,
                                    pyodide_reason=self.server.pyodide_reason,
                                    pyodide_index=self.server.config.pyodide_index))
