@@ -252,7 +252,7 @@ class ActivationRecorder:
             if acc is None:
                 raise InputError(f"layer {name!r} never ran under condition {condition!r}; "
                                  "is it part of the forward pass?")
-            samples = {k: _stack_channels(v) for k, v in acc.norms.items()}
+            samples = {k: np.concatenate(v, axis=0) for k, v in acc.norms.items()}
             mean_map = None
             if self.mean_maps:
                 if acc.kind == "transformer":
@@ -278,10 +278,6 @@ def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.pad(a, pad)
 
 
-def _stack_channels(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts, axis=0) if parts else np.zeros((0, 0))
-
-
 def capture(model, batches: Iterable, layers: Sequence[str], condition: str = "clean",
             recorder: ActivationRecorder | None = None) -> dict[str, LayerStats]:
     """Run ``model`` over ``batches`` (tensors or dicts of tensors) and return the stats of
@@ -290,7 +286,6 @@ def capture(model, batches: Iterable, layers: Sequence[str], condition: str = "c
 
     own = recorder is None
     rec = recorder or ActivationRecorder(model, layers)
-    layers = rec.layers
     was_training = model.training
     model.eval()
     try:

@@ -110,8 +110,6 @@ def analyze_text(model_path: str | Path, sentences: Sequence[str], trigger: str 
                  progress: Callable[[str, int, int], None] | None = None) -> ActivationResult:
     """Per-layer, per-hidden-unit l1/l2/l_inf norms and mean maps (tokens x hidden) of a
     transformer encoder on ``sentences`` and, with ``trigger``, on triggered copies."""
-    import torch
-
     tokenizer, model = load_encoder(model_path)
     names = resolve_layers(model, list(layers) if layers else list(DEFAULT_LAYERS))
     conditions = {"clean": list(sentences)}
