@@ -156,7 +156,14 @@ async function fit(request) {
     request = { ...rest, csv: await csvForItem(item) };
   }
   $("fit-result").textContent = `fitting with the ${state.kernel.label}...`;
-  const result = await state.kernel.fitGrowth(request);
+  let result;
+  try {
+    result = await state.kernel.fitGrowth(request);
+  } catch (e) {
+    $("fit-result").textContent = "";
+    if (state.kernel.name === "pyodide") { state.pyodideReason = e.message; setKernelNote(); }
+    throw e;
+  }
   state.lastFit = request; state.upload = null;
   showScene(result.scene, "growth fit");
   state.lastResult = result;

@@ -33,17 +33,23 @@ json.dumps({"python": sys.version.split()[0], "modules": mods})
 async function loadScience() {
   if (!science) {
     science = (async () => {
-      try {
-        await pyodide.loadPackage(["numpy", "scipy", "safetensors", "micropip"]);
-      } catch (err) {
-        science = null;
+      const importable = (name) => pyodide.runPython(`import importlib.util as u; u.find_spec("${name}") is not None`);
+      const failed = [];
+      // loadPackage reports fetch failures through its error callback instead of rejecting.
+      await pyodide.loadPackage(["numpy", "scipy", "safetensors", "micropip"], { errorCallback: (m) => failed.push(m) })
+        .catch((err) => failed.push(String(err.message || err)));
+      if (failed.length || !importable("numpy") || !importable("scipy")) {
         throw new Error(`numpy/scipy for Pyodide could not be loaded from ${indexURL} (offline? start hubscape serve ` +
-                        `with --pyodide-index pointing at a local Pyodide package index): ${String(err.message || err).split("\n")[0]}`);
+                        `with --pyodide-index pointing at a local Pyodide package index): ${String(failed.join(" ") || "not importable").replace(/\s+/g, " ").slice(0, 240)}`);
       }
-      const micropip = pyodide.pyimport("micropip");
-      await micropip.install(["lmfit"]);
+      try {
+        await pyodide.pyimport("micropip").install(["lmfit"]);
+      } catch (err) {
+        throw new Error(`lmfit could not be installed from PyPI through micropip (offline?): ${oneLine(err.message || err)}`);
+      }
       return describe();
     })();
+    science.catch(() => { science = null; });   // a later call may try again (e.g. back online)
   }
   return science;
 }
@@ -58,6 +64,13 @@ json.dumps(fit_growth_request(json.loads(request_json)), allow_nan=False)
 `));
 }
 
+/** The line of an error message that says what went wrong (a Python traceback's exception line). */
+function oneLine(message) {
+  const lines = String(message).trim().split("\n").map((l) => l.trim()).filter(Boolean);
+  const exc = lines.filter((l) => /^[A-Za-z_.]*(Error|Exception)\b/.test(l));
+  return exc.length ? exc[exc.length - 1] : (lines[0] || "unknown error");
+}
+
 self.onmessage = async (e) => {
   const { id, cmd, args } = e.data;
   try {
@@ -68,9 +81,6 @@ self.onmessage = async (e) => {
     else throw new Error(`unknown kernel call ${cmd}`);
     self.postMessage({ id, ok: true, result });
   } catch (err) {
-    const msg = String(err && err.message ? err.message : err);
-    // A Python traceback's last line is the one-line reason.
-    const lines = msg.trim().split("\n");
-    self.postMessage({ id, ok: false, error: lines[lines.length - 1] });
+    self.postMessage({ id, ok: false, error: oneLine(err && err.message ? err.message : err) });
   }
 };

@@ -96,3 +96,27 @@ def test_hub_fetch_through_the_server_kernel(open_page, children_csv):
     page.click("#hub")
     page.wait_for_selector("#error:not([hidden])")
     assert "offline" in page.inner_text("#error").lower()
+
+
+def test_pyodide_without_a_reachable_index_says_why(browser):
+    """numpy for Pyodide from an index that cannot be reached: one clear line, no hang."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0",
+                             "--pyodide-index", "http://127.0.0.1:9/"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().split("serving ", 1)[1].split()[0]
+        page = browser.new_page()
+        page.goto(url + "?item=demo:growth&kernel=pyodide")
+        page.evaluate("hubscape.ready")
+        page.click("#fit")
+        page.wait_for_selector("#error:not([hidden])", timeout=120_000)
+        error = page.inner_text("#error")
+        assert "numpy/scipy for Pyodide could not be loaded from http://127.0.0.1:9/" in error
+        assert "--pyodide-index" in error and "Pyodide:" in page.inner_text("#kernel-note")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
