@@ -36,9 +36,9 @@ def run(args) -> int:
     for world in worlds:  # build once up front so bad input fails before a window opens
         world.build(theme)
 
-    from hubscape.viewer.render.window import SceneViewer, World
+    from hubscape.viewer.render.window import SceneViewer
 
-    viewer = SceneViewer([World(w.name, w.build) for w in worlds], theme=theme, size=size)
+    viewer = SceneViewer(worlds, theme=theme, size=size)
     print("hubscape view: h for help, Esc to close")
     viewer.run()
     return 0

@@ -19,13 +19,12 @@ Example::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pygfx as gfx
 
+from hubscape.viewer.export.source import World
 from hubscape.viewer.scene.themes import THEMES, get_theme
 
 from .convert import RenderedScene, scene_to_pygfx, set_projection
@@ -41,14 +40,6 @@ h     this help         Esc  close"""
 _FLY_KEYS = {"w": ("throttle", 1), "s": ("throttle", -1), "ArrowUp": ("pitch", 1), "i": ("pitch", 1),
              "ArrowDown": ("pitch", -1), "k": ("pitch", -1), "ArrowLeft": ("roll", -1), "a": ("roll", -1),
              "j": ("roll", -1), "ArrowRight": ("roll", 1), "d": ("roll", 1), "l": ("roll", 1)}
-
-
-@dataclass
-class World:
-    """One switchable world: a name and a function that builds its Scene for a theme."""
-
-    name: str
-    build: Callable[[str], object]
 
 
 class SceneViewer:
