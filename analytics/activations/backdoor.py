@@ -228,6 +228,10 @@ def summary_text(s: dict) -> str:
     ]
     for norm in ("l1", "l2", "linf"):
         lines.append(f"  {norm:>4}: {bias[norm]['clean']:.3f} -> {bias[norm]['triggered']:.3f}  (x{bias[norm]['ratio']:.2f})")
+    share = s.get("gradcam_trigger_share") or {}
+    if share:
+        lines.append("Grad-CAM (target class) mass inside the trigger patch: "
+                     + ", ".join(f"{c} {v:.3f}" for c, v in share.items()))
     lines.append(f"pruning {s['pruning_layer']} until the attack success rate < {s['pruning']['mean (fine-pruning)']['asr_goal']}:")
     for name, p in s["pruning"].items():
         if p["channels_to_goal"] is None:
