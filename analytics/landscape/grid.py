@@ -94,12 +94,7 @@ class Objective:
 
     def _terms(self, params, inputs, targets, module=None):
         """[loss, *metrics] as a float64 tensor for one batch (``module``: a part of the model)."""
-        out = self._call(params, inputs, module)
-        values = [self.loss_fn(out, targets)]
-        values += [fn(out, targets) for fn in self.metrics.values()]
-        import torch
-
-        return torch.stack([torch.as_tensor(v, dtype=torch.float64).reshape(()) for v in values])
+        return self._values(self._call(params, inputs, module), targets)
 
     def evaluate(self, params=None) -> dict[str, float]:
         """Loss and metrics at the weights ``params`` (default: the model's own)."""
@@ -130,20 +125,38 @@ class Objective:
         return {k: (h if h is not None else torch.zeros_like(params[k])).detach() for k, h in zip(params, hv)}
 
     # -- many points at once ---------------------------------------------------------------
-    def evaluate_stacked(self, stacked, fixed) -> np.ndarray:
-        """(P, 1 + n_metrics) values for P points whose active weights are stacked on dim 0."""
+    def evaluate_stacked(self, stacked, fixed, module=None, inputs=None) -> np.ndarray:
+        """(P, 1 + n_metrics) values for P points whose moving weights are stacked on dim 0.
+
+        The forward pass is vmapped over the points; the loss and metrics are then taken per
+        point (vmap runs losses such as cross-entropy through slow decompositions).
+        ``inputs``: per-batch inputs already stacked per point (P, ...) (the shortcut's
+        first-layer outputs), else the batches' own inputs, shared by all points.
+        """
         import torch
         from torch.func import vmap
+        from torch.utils._pytree import tree_map
 
-        def one(batched, x, t):
-            return self._terms({**fixed, **batched}, x, t)
+        def forward(batched, x):
+            return self._call({**fixed, **batched}, x, module)
 
         total = None
         with torch.no_grad():
-            for (x, t), n in zip(self.batches, self.sizes):
-                vals = vmap(one, in_dims=(0, None, None))(stacked, x, t) * n
+            for b, ((x, t), n) in enumerate(zip(self.batches, self.sizes)):
+                if inputs is None:
+                    outs = vmap(forward, in_dims=(0, None))(stacked, x)
+                else:
+                    outs = vmap(forward, in_dims=(0, 0))(stacked, inputs[b])
+                P = next(iter(stacked.values())).shape[0] if stacked else inputs[b].shape[0]
+                vals = torch.stack([self._values(tree_map(lambda o, p=p: o[p], outs), t) for p in range(P)]) * n
                 total = vals if total is None else total + vals
         return (total / self.n).cpu().numpy()
+
+    def _values(self, out, targets):
+        import torch
+
+        values = [self.loss_fn(out, targets)] + [fn(out, targets) for fn in self.metrics.values()]
+        return torch.stack([torch.as_tensor(v, dtype=torch.float64).reshape(()) for v in values])
 
 
 def resolve_device(device: str | None) -> str:
@@ -234,8 +247,8 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     at once (default: as many as fit in AUTO_CHUNK_BYTES, at most 64); ``out``: a bundle path
     the partial grid is saved to after every chunk (and the full one at the end); ``resume``:
     continue the partial grid in ``out``; ``vectorize``: True (vmap), False (one call per
-    point) or None (vmap up to VMAP_MAX_PARAMS moving parameters, falling back to single
-    calls if the model does not support vmap); ``shortcut``: precompute the first layer of an
+    point) or None (vmap where it pays, see _vmap_pays, falling back to single calls if the
+    model does not support vmap); ``shortcut``: precompute the first layer of an
     nn.Sequential that starts with Linear/Conv (exact; see shortcut.py; None = when possible);
     ``info``: model/data description for the bundle (``{"model": {...}, "data": {...}}``).
     Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
@@ -269,8 +282,10 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     previous = previous_result(out, resume)
     if previous is not None and previous.complete:
         return previous
-    if vectorize is None and sum(origin[k].numel() for k in active) > VMAP_MAX_PARAMS:
-        vectorize = False
+    if not active:
+        vectorize = False  # nothing moves (equal checkpoints)
+    elif vectorize is None:
+        vectorize = None if _vmap_pays(objective, sum(origin[k].numel() for k in active)) else False
     mode = {"vectorize": vectorize}
     fast = None
     split = first_layer_split(objective.model) if shortcut is not False else None
@@ -307,6 +322,23 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     if out is not None:
         save_landscape(result, out)
     return result
+
+
+def _vmap_pays(objective, n_moving: int) -> bool:
+    """Whether vmap over grid points is likely faster than one call per point.
+
+    Measured on 2 CPU cores (BENCHMARKS.md): vmap wins for small MLPs, loses for CNNs on CPU
+    (batched-weight convolutions are slow there) and for large models (a 22M-parameter BERT);
+    on a GPU it saves a kernel launch per layer and point, so it is used up to the size limit.
+    """
+    if n_moving > VMAP_MAX_PARAMS:
+        return False
+    if objective.device.type == "cuda":
+        return True
+    import torch
+
+    convs = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+    return not any(isinstance(m, convs) for m in objective.model.modules())
 
 
 def previous_result(out, resume: bool) -> LandscapeResult | None:
@@ -389,22 +421,21 @@ def _flat_coords(x, y):
 def _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode) -> np.ndarray:
     import torch
 
-    dtype = next(iter(origin.values())).dtype
-    ax = torch.as_tensor(xs, dtype=dtype, device=objective.device)
-    ay = torch.as_tensor(ys, dtype=dtype, device=objective.device) if ys is not None else None
-
     def stacked_weights():
-        out = {}
-        for k in active:
-            shape = (-1,) + (1,) * origin[k].dim()
-            w = origin[k].unsqueeze(0) + ax.to(origin[k].dtype).reshape(shape) * d1[k].unsqueeze(0)
-            if ay is not None:
-                w = w + ay.to(origin[k].dtype).reshape(shape) * d2[k].unsqueeze(0)
-            out[k] = w
-        return out
+        return {k: along(origin[k], [d1[k]] if d2 is None else [d1[k], d2[k]], xs, ys) for k in active}
 
     return _with_fallback(mode, lambda: objective.evaluate_stacked(stacked_weights(), {**own, **fixed}),
                           lambda: _one_by_one(objective, origin, d1, d2, active, fixed, own, xs, ys, mode))
+
+
+def along(base, dirs, xs, ys):
+    """(P, *base.shape): base + xs[p] dirs[0] + ys[p] dirs[1] for every point p, as one GEMM."""
+    import torch
+
+    coef = [xs] if ys is None else [xs, ys]
+    c = torch.as_tensor(np.stack(coef, axis=1), dtype=base.dtype, device=base.device)  # (P, k)
+    g = torch.stack([d.reshape(-1) for d in dirs])  # (k, M)
+    return torch.addmm(base.reshape(1, -1), c, g).reshape(len(xs), *base.shape)
 
 
 def _with_fallback(mode, batched, single):

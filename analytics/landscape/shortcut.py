@@ -78,33 +78,16 @@ class FirstLayerShortcut:
     def evaluate(self, xs, ys, vectorize: bool) -> np.ndarray:
         """(P, 1 + n_metrics) values at the grid points (xs, ys)."""
         import torch
-        from torch.func import vmap
+
+        from .grid import along
 
         obj = self.objective
-        dev, dtype = obj.device, self.terms[0][0].dtype
-        ax = torch.as_tensor(np.asarray(xs), dtype=dtype, device=dev)
-        ay = torch.as_tensor(np.asarray(ys), dtype=dtype, device=dev) if ys is not None else None
-        coef = [ax] if ay is None else [ax, ay]
-        total = None
+        if vectorize:
+            dirs = [self.d1] if self.d2 is None else [self.d1, self.d2]
+            stacked = {k: along(self.origin[k], [d[k] for d in dirs], xs, ys) for k in self.rest_active}
+            hs = [along(base, gs, xs, ys) for base, gs in self.terms]
+            return obj.evaluate_stacked(stacked, self.rest_fixed, module=self.rest, inputs=hs)
         with torch.no_grad():
-            if vectorize:
-                stacked = {}
-                for k in self.rest_active:
-                    shape = (-1,) + (1,) * self.origin[k].dim()
-                    w = self.origin[k].unsqueeze(0) + ax.reshape(shape) * self.d1[k].unsqueeze(0)
-                    if ay is not None:
-                        w = w + ay.reshape(shape) * self.d2[k].unsqueeze(0)
-                    stacked[k] = w
-
-                def one(params, h, t):
-                    return obj._terms({**self.rest_fixed, **params}, h, t, module=self.rest)
-
-                for (base, gs), (_, t), n in zip(self.terms, obj.batches, obj.sizes):
-                    shape = (-1,) + (1,) * base.dim()
-                    h = base.unsqueeze(0) + sum(c.reshape(shape) * g.unsqueeze(0) for c, g in zip(coef, gs))
-                    vals = vmap(one, in_dims=(0, 0, None))(stacked, h, t) * n
-                    total = vals if total is None else total + vals
-                return (total / obj.n).cpu().numpy()
             rows = []
             if not self.buffers:
                 self.buffers = {k: torch.empty_like(self.origin[k]) for k in self.rest_active}
