@@ -109,6 +109,7 @@ class SceneViewer:
         for text in (self.help, self.tooltip, self.status):
             text.material.color = gfx.Color.from_physical(*[float(c) for c in look.text_color])
             text.material.outline_color = gfx.Color.from_physical(*[float(c) for c in look.background])
+        self.craft.material.color = gfx.Color.from_physical(*[float(c) for c in look.color(0)])
         self.status.set_text(f"{self.world.name} | {self.theme} | {'fly' if self.flying else 'orbit'}  (h: help)")
         self._layout(*size)
 
