@@ -78,3 +78,13 @@ def test_atomic_write_leaves_old_file_when_writer_fails(tmp_path):
             raise RuntimeError("killed mid-write")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]  # no temp file left behind
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        path = atomic.write_text(tmp_path / "fig.txt", "x")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
