@@ -40,7 +40,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 
 
 def _default_file_mode() -> int:
-    umask = os.umask(0)
+    # Reading the umask means setting it; do it only here, not per thread at import time.
+    umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
 
