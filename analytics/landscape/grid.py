@@ -6,10 +6,12 @@ over the batch). ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) 
 (``model(**x)``). The loss over the data is the batch-size-weighted mean of the batch losses
 (batch size = ``len(targets)``); metrics (``metric(outputs, targets) -> scalar``) likewise.
 
-:func:`compute_landscape` walks the grid in chunks of points. Each chunk is evaluated at once:
-the weights of all its points are stacked and ``torch.func.vmap`` runs
-``torch.func.functional_call`` over them (the model's own parameters are never touched).
-Where vmap cannot run a model, it falls back to one ``functional_call`` per point. After
+:func:`compute_landscape` walks the grid in chunks of points, either batched (the weights of
+all points of a chunk stacked, ``torch.func.vmap`` over ``torch.func.functional_call``; the
+default on a GPU, with a fallback where vmap cannot run a model) or point by point (each
+point's weights written into the model's parameters in place and restored afterwards; the
+default on the CPU, where it measured faster). ``nn.Sequential`` models that start with a
+Linear/Conv layer get an exact first-layer shortcut (see shortcut.py). After
 every chunk the partial grid can be saved atomically (``out=``) as a landscape bundle with
 ``complete: false`` and a ``done`` mask; ``resume=True`` continues it, so a run killed at any
 moment loses at most the chunk in flight. Non-finite losses are stored as NaN (gaps).
@@ -24,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -37,8 +40,7 @@ from .result import LandscapeResult
 #: Memory the stacked weights of one chunk may take when the chunk size is chosen for you.
 AUTO_CHUNK_BYTES = 512 * 2**20
 MAX_AUTO_CHUNK = 64
-#: vmap pays off for small models (per-point Python overhead dominates); for large ones
-#: (e.g. a 22M-parameter BERT) the batched-weight matmuls are slower than one call per point.
+#: Above this many moving parameters the stacked weights of a chunk cost more than vmap saves.
 VMAP_MAX_PARAMS = 2_000_000
 
 
@@ -104,6 +106,27 @@ class Objective:
         with torch.no_grad():
             total = sum(n * self._terms(params, x, t) for (x, t), n in zip(self.batches, self.sizes)) / self.n
         return dict(zip(["loss", *self.metrics], total.tolist()))
+
+    def evaluate_in_place(self, module=None, inputs=None) -> np.ndarray:
+        """[loss, *metrics] with the weights the module holds now (no functional_call: the
+        per-point path writes each point's weights into the parameters). ``inputs``: per-batch
+        replacements for the batches' inputs (the shortcut's first-layer outputs)."""
+        import torch
+
+        module = self.model if module is None else module
+        total = None
+        with torch.no_grad():
+            for b, ((x, t), n) in enumerate(zip(self.batches, self.sizes)):
+                x = x if inputs is None else inputs[b]
+                if isinstance(x, Mapping):
+                    out = module(**x)
+                elif isinstance(x, (tuple, list)):
+                    out = module(*x)
+                else:
+                    out = module(x)
+                vals = self._values(out, t) * n
+                total = vals if total is None else total + vals
+        return (total / self.n).cpu().numpy()
 
     def loss_tensor(self, params):
         """The differentiable data loss at ``params`` (for Hessian-vector products)."""
@@ -246,9 +269,9 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     ``grid``: (nx,) or (nx, ny); ``span``: see :func:`grid_axes`; ``chunk``: points evaluated
     at once (default: as many as fit in AUTO_CHUNK_BYTES, at most 64); ``out``: a bundle path
     the partial grid is saved to after every chunk (and the full one at the end); ``resume``:
-    continue the partial grid in ``out``; ``vectorize``: True (vmap), False (one call per
-    point) or None (vmap where it pays, see _vmap_pays, falling back to single calls if the
-    model does not support vmap); ``shortcut``: precompute the first layer of an
+    continue the partial grid in ``out``; ``vectorize``: True (vmap, falling back to one
+    call per point where vmap cannot run the model), False (point by point) or None (vmap
+    where it pays, see _vmap_pays); ``shortcut``: precompute the first layer of an
     nn.Sequential that starts with Linear/Conv (exact; see shortcut.py; None = when possible);
     ``info``: model/data description for the bundle (``{"model": {...}, "data": {...}}``).
     Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
@@ -327,18 +350,12 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
 def _vmap_pays(objective, n_moving: int) -> bool:
     """Whether vmap over grid points is likely faster than one call per point.
 
-    Measured on 2 CPU cores (BENCHMARKS.md): vmap wins for small MLPs, loses for CNNs on CPU
-    (batched-weight convolutions are slow there) and for large models (a 22M-parameter BERT);
-    on a GPU it saves a kernel launch per layer and point, so it is used up to the size limit.
+    On a GPU it saves a kernel launch per layer and point, so it is used up to VMAP_MAX_PARAMS
+    moving parameters. On the CPU (bench/bench_landscape_grid.py, BENCHMARKS.md) it won only
+    for an MLP on 64 samples and lost up to 2x elsewhere (batched-weight convolutions, losses
+    run through vmap's decompositions, and a 22M-parameter BERT), so the CPU goes point by point.
     """
-    if n_moving > VMAP_MAX_PARAMS:
-        return False
-    if objective.device.type == "cuda":
-        return True
-    import torch
-
-    convs = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
-    return not any(isinstance(m, convs) for m in objective.model.modules())
+    return objective.device.type == "cuda" and n_moving <= VMAP_MAX_PARAMS
 
 
 def previous_result(out, resume: bool) -> LandscapeResult | None:
@@ -439,13 +456,13 @@ def along(base, dirs, xs, ys):
 
 
 def _with_fallback(mode, batched, single):
-    """Run ``batched`` (vmap) unless vectorizing is off; if vmap cannot run the model and
-    vectorize was not forced, switch to ``single`` for this and every later chunk."""
+    """Run ``batched`` (vmap) unless vectorizing is off; if vmap cannot run the model, switch
+    to ``single`` for this and every later chunk (recorded in meta.vectorize_fallback)."""
     if mode["vectorize"] is not False:
         try:
             return batched()
         except Exception as exc:
-            if _is_oom(exc) or mode["vectorize"] is True:
+            if _is_oom(exc):
                 raise
             mode["vectorize"] = False
             first = (str(exc) or "").splitlines()[:1]
@@ -454,20 +471,37 @@ def _with_fallback(mode, batched, single):
 
 
 def _one_by_one(objective, origin, d1, d2, active, fixed, own, xs, ys, mode) -> np.ndarray:
+    """One plain forward per point, the point's weights written into the model in place."""
     import torch
 
     rows = []
-    buffers = mode.setdefault("buffers", {k: torch.empty_like(origin[k]) for k in active})
-    for p in range(len(xs)):
-        params = {**own, **fixed}
-        for k in active:  # w = origin + x d1 + y d2, written into a reused buffer
-            w = torch.add(origin[k], d1[k], alpha=float(xs[p]), out=buffers[k])
-            if ys is not None:
-                w.add_(d2[k], alpha=float(ys[p]))
-            params[k] = w
-        v = objective.evaluate(params)
-        rows.append([v["loss"], *(v[m] for m in objective.metrics)])
+    with weights_in_place(objective.model, {**fixed, **{k: origin[k] for k in active}}) as params:
+        for p in range(len(xs)):
+            for k in active:  # w = origin + x d1 + y d2, written into the parameter itself
+                torch.add(origin[k], d1[k], alpha=float(xs[p]), out=params[k])
+                if ys is not None:
+                    params[k].add_(d2[k], alpha=float(ys[p]))
+            rows.append(objective.evaluate_in_place())
     return np.asarray(rows, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def weights_in_place(model, values):
+    """Write ``values`` into ``model``'s parameters for the block (under no_grad), and put the
+    original weights back afterwards, also after an error or an interrupt."""
+    import torch
+
+    params = dict(model.named_parameters())
+    saved = {k: params[k].detach().clone() for k in values}
+    try:
+        with torch.no_grad():
+            for k, v in values.items():
+                params[k].copy_(v)
+            yield params
+    finally:
+        with torch.no_grad():
+            for k, v in saved.items():
+                params[k].copy_(v)
 
 
 def _is_oom(exc: BaseException) -> bool:

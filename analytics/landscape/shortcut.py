@@ -69,7 +69,6 @@ class FirstLayerShortcut:
         rest_names = {k for k, _ in rest.named_parameters()}
         self.rest_fixed = {k: v for k, v in {**own, **fixed}.items() if k in rest_names}
         self.origin, self.d1, self.d2 = origin, d1, d2
-        self.buffers = {}
 
     def activation_bytes(self) -> int:
         """Bytes of the first layer's output for one grid point (all batches)."""
@@ -87,23 +86,20 @@ class FirstLayerShortcut:
             stacked = {k: along(self.origin[k], [d[k] for d in dirs], xs, ys) for k in self.rest_active}
             hs = [along(base, gs, xs, ys) for base, gs in self.terms]
             return obj.evaluate_stacked(stacked, self.rest_fixed, module=self.rest, inputs=hs)
-        with torch.no_grad():
-            rows = []
-            if not self.buffers:
-                self.buffers = {k: torch.empty_like(self.origin[k]) for k in self.rest_active}
+        from .grid import weights_in_place
+
+        rows = []
+        with weights_in_place(obj.model, {**self.rest_fixed, **{k: self.origin[k] for k in self.rest_active}}) as params:
             for p in range(len(xs)):
-                params = dict(self.rest_fixed)
-                for k in self.rest_active:
-                    w = torch.add(self.origin[k], self.d1[k], alpha=float(xs[p]), out=self.buffers[k])
+                for k in self.rest_active:  # the point's weights, written into the parameters
+                    torch.add(self.origin[k], self.d1[k], alpha=float(xs[p]), out=params[k])
                     if ys is not None:
-                        w.add_(self.d2[k], alpha=float(ys[p]))
-                    params[k] = w
-                acc = None
-                for (base, gs), (_, t), n in zip(self.terms, obj.batches, obj.sizes):
+                        params[k].add_(self.d2[k], alpha=float(ys[p]))
+                hs = []
+                for base, gs in self.terms:
                     h = torch.add(base, gs[0], alpha=float(xs[p]))
                     if ys is not None:
                         h.add_(gs[1], alpha=float(ys[p]))
-                    vals = obj._terms(params, h, t, module=self.rest) * n
-                    acc = vals if acc is None else acc + vals
-                rows.append((acc / obj.n).cpu().numpy())
-            return np.asarray(rows, dtype=np.float64)
+                    hs.append(h)
+                rows.append(obj.evaluate_in_place(module=self.rest, inputs=hs))
+        return np.asarray(rows, dtype=np.float64)

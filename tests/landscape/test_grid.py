@@ -105,8 +105,9 @@ def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatc
     from hubscape.analytics.landscape.shortcut import FirstLayerShortcut
 
     model, batches, X, y = mlp_problem
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     obj = Objective(model, batches, torch.nn.functional.cross_entropy, metrics=["accuracy"])
-    kw = dict(grid=(6, 5), chunk=4, shortcut=shortcut)
+    kw = dict(grid=(6, 5), chunk=4, shortcut=shortcut, vectorize=False)
     full = compute_landscape(obj, random_directions(model, seed=1), **kw)
     out = tmp_path / "partial.safetensors"
     owner, attr = (FirstLayerShortcut, "evaluate") if shortcut else (G, "_evaluate_chunk")
@@ -122,6 +123,8 @@ def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatc
     monkeypatch.setattr(owner, attr, dying)
     with pytest.raises(Killed):
         compute_landscape(obj, random_directions(model, seed=1), out=out, **kw)
+    for k, v in model.state_dict().items():  # the per-point path writes weights in place: restored
+        assert torch.equal(v, before[k]), k
     partial = load_landscape(out)
     assert not partial.complete and int(partial.done.sum()) == 12  # 3 chunks of 4 saved, the 4th lost
     np.testing.assert_array_equal(partial.loss[partial.done], full.loss[partial.done])
@@ -165,7 +168,7 @@ def test_vmap_failure_falls_back_to_single_calls(mlp_problem, monkeypatch):
 
     monkeypatch.setattr(Objective, "evaluate_stacked", unsupported)
     dirs = random_directions(model, seed=2)
-    res = compute_landscape(obj, dirs, grid=(3, 3), shortcut=False)
+    res = compute_landscape(obj, dirs, grid=(3, 3), shortcut=False, vectorize=True)
     assert res.meta["vectorized"] is False and "control flow" in res.meta["vectorize_fallback"]
     np.testing.assert_allclose(res.loss, naive_grid(model, dirs, res, X, y), atol=1e-5)
 
