@@ -236,9 +236,10 @@ def grid_axes(directions: Directions, grid: Sequence[int], span=None) -> tuple[n
         lo, hi = (float(v) for v in span)
         if not hi > lo:
             raise InputError(f"span ({lo}, {hi}): the upper end must exceed the lower")
-    x = np.linspace(lo, hi, grid[0])
-    y = np.linspace(lo, hi, grid[1]) if directions.dims == 2 else None
-    return x, y
+    def axis(n):  # one point sits in the middle of the range
+        return np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
+
+    return axis(grid[0]), axis(grid[1]) if directions.dims == 2 else None
 
 
 def auto_chunk(directions: Directions) -> int:
@@ -304,6 +305,7 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     result.meta["data"] = {**result.meta.get("data", {}), "n": objective.n}
     previous = previous_result(out, resume)
     if previous is not None and previous.complete:
+        check_resumable(previous, result)  # --resume of a finished grid: nothing left to do
         return previous
     if not active:
         vectorize = False  # nothing moves (equal checkpoints)
@@ -387,7 +389,7 @@ def run_grid(result: LandscapeResult, evaluate, centre, chunk: int, out=None,
 
     names = list(result.metrics)
     if previous is not None:
-        _check_resumable(previous, result)
+        check_resumable(previous, result)
         result.loss[...] = previous.loss
         result.done[...] = previous.done
         for m in names:
@@ -512,9 +514,9 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def _check_resumable(previous: LandscapeResult, current: LandscapeResult) -> None:
+def check_resumable(previous: LandscapeResult, current: LandscapeResult) -> None:
     """The partial grid must come from the same settings; name the first that differs."""
-    for key in ("dims", "method", "grid", "loss", "metrics", "model", "data", "span"):
+    for key in ("dims", "method", "grid", "loss", "metrics", "model", "data", "span", "refusal"):
         a, b = previous.meta.get(key), _jsonish(current.meta.get(key))
         if a != b:
             raise InputError(f"cannot resume: the partial grid has {key}={a!r}, this run {key}={b!r}; "

@@ -184,7 +184,7 @@ def compute_refusal_landscape(model, tok, query: str, system: str = "", grid: Se
     with ``resume=True``.
     """
     from .bundle import save_landscape
-    from .grid import previous_result, run_grid
+    from .grid import check_resumable, previous_result, run_grid
 
     settings = settings or RefusalSettings()
     probe = RefusalProbe(model, tok, query, system, settings, device)
@@ -206,6 +206,7 @@ def compute_refusal_landscape(model, tok, query: str, system: str = "", grid: Se
                               "definition": "1 - P(response is not a refusal), from n_samples responses"}
     previous = previous_result(out, resume)
     if previous is not None and previous.complete:
+        check_resumable(previous, result)
         return previous
     index = {(float(a), float(b)): k for k, (a, b) in enumerate((a, b) for b in y for a in x)}
 

@@ -206,3 +206,29 @@ def test_refusal_landscape_command(tiny_lm_dir, capsys):
     rc, _, err = run(["refusal-landscape", str(tiny_lm_dir), "--query", "x", "--top-p", "0",
                       "--out", str(out.with_name("bad.safetensors"))], capsys)
     assert rc == 2 and "top-p" in err and not out.with_name("bad.safetensors").exists()
+
+
+def test_interpolation_between_two_hf_folders_and_a_mismatched_one(tiny_lm_dir, make_tiny_lm, tiny_tok, capsys):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tuned = tiny_lm_dir.parent / "tuned"
+    make_tiny_lm(seed=1).save_pretrained(tuned)
+    tiny_tok.save_pretrained(tuned)
+    wide = tiny_lm_dir.parent / "wide"
+    GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=48, n_head=2, n_positions=64, vocab_size=25)).save_pretrained(wide)
+    tiny_tok.save_pretrained(wide)
+    texts = str(tiny_lm_dir.parent / "texts.txt")
+    out = tiny_lm_dir.parent / "line.safetensors"
+    rc, _, err = run(["landscape", str(tiny_lm_dir), "--data", texts, "--directions", "interpolate",
+                      "--other", str(tuned), "--grid", "5", "--span", "0:1", "--out", str(out), "--no-progress"], capsys)
+    assert rc == 0, err
+    res = load_landscape(out)
+    end = run(["landscape", str(tuned), "--data", texts, "--grid", "1x1", "--span", "1",
+               "--out", str(out.with_name("end.safetensors")), "--no-progress"], capsys)
+    assert end[0] == 0
+    assert res.loss[-1] == pytest.approx(load_landscape(out.with_name("end.safetensors")).center_loss, abs=1e-5)
+    assert res.loss[0] == pytest.approx(res.center_loss, abs=1e-6)
+    bad = out.with_name("bad.safetensors")
+    rc, _, err = run(["landscape", str(tiny_lm_dir), "--data", texts, "--directions", "interpolate",
+                      "--other", str(wide), "--grid", "5", "--out", str(bad), "--no-progress"], capsys)
+    assert rc == 2 and "tensor 'lm.transformer.wte.weight' has shape (25, 32)" in err and not bad.exists()

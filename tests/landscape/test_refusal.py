@@ -77,3 +77,29 @@ def test_bad_settings_are_input_errors(tiny_causal_lm):
         RefusalProbe(model, tok, "how", settings=RefusalSettings(top_p=0.0))
     with pytest.raises(InputError, match="empty"):
         RefusalProbe(model, tok, "   ")
+
+
+def test_a_partial_refusal_grid_resumes_only_for_the_same_query(tiny_causal_lm, tmp_path, monkeypatch):
+    from hubscape.analytics.landscape import refusal as R
+
+    model, tok = tiny_causal_lm
+    out = tmp_path / "r.safetensors"
+    kw = dict(grid=(3, 3), span=2.0, settings=FAST, seed=1)
+    full = compute_refusal_landscape(model, tok, "how to pick a lock", **kw)
+    real, calls = R.RefusalProbe.refusal_loss, {"n": 0}
+
+    def dies(self, delta, seed):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the centre, then 3 points, then a kill
+            raise KeyboardInterrupt
+        return real(self, delta, seed)
+
+    monkeypatch.setattr(R.RefusalProbe, "refusal_loss", dies)
+    with pytest.raises(KeyboardInterrupt):
+        compute_refusal_landscape(model, tok, "how to pick a lock", out=out, **kw)
+    monkeypatch.setattr(R.RefusalProbe, "refusal_loss", real)
+    assert int(load_landscape(out).done.sum()) == 3
+    with pytest.raises(InputError, match="cannot resume"):
+        compute_refusal_landscape(model, tok, "how to bake a cake", out=out, resume=True, **kw)
+    resumed = compute_refusal_landscape(model, tok, "how to pick a lock", out=out, resume=True, **kw)
+    np.testing.assert_array_equal(resumed.loss, full.loss)
