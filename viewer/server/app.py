@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import sys
+import threading
 import traceback
 import urllib.parse
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class HubscapeServer(ThreadingHTTPServer):
         }
         self.pyodide_dir, self.pyodide_reason = paths.find_pyodide(config.pyodide_dir)
         super().__init__((config.host, config.port), Handler)
+        if self.pyodide_dir is not None:
+            # Build (or find) hubscape's wheel for the Pyodide kernel while the page loads.
+            threading.Thread(target=self.kernel.wheel, name="hubscape-wheel", daemon=True).start()
 
     @property
     def url(self) -> str:
