@@ -260,7 +260,7 @@ def interpolation_direction(start, end, names: tuple[str, str] = ("start", "end"
     """The line from model/weights ``start`` (x=0) to ``end`` (x=1); shapes must match."""
     a, b = _as_weights(start), _as_weights(end)
     check_compatible(a, b, *names)
-    d = {k: b[k].to(a[k].device, a[k].dtype) - a[k] for k in a}
+    d = _sub(_like(b, a), a)
     return Directions(method="interpolate", origin=a, d1=d, default_range=(-0.25, 1.25),
                       markers={names[0]: (0.0,), names[1]: (1.0,)},
                       meta={"checkpoints": list(names), "distance": norm(d)})
@@ -276,6 +276,7 @@ def plane_directions(m0, m1, m2, names: tuple[str, str, str] = ("A", "B", "C"),
     w0, w1, w2 = (_as_weights(m) for m in (m0, m1, m2))
     check_compatible(w0, w1, names[0], names[1])
     check_compatible(w0, w2, names[0], names[2])
+    w1, w2 = _like(w1, w0), _like(w2, w0)
     d1 = _sub(w1, w0)
     d2 = _sub(w2, w0)
     c = 0.0
@@ -307,6 +308,7 @@ def pca_directions(checkpoints: Sequence, names: Sequence[str] | None = None, di
     for i, w in enumerate(ws[:-1]):
         check_compatible(ws[-1], w, names[-1], names[i])
     last = ws[-1]
+    ws = [_like(w, last) for w in ws]
     keys = list(last)
     mat = torch.stack([torch.cat([(w[k] - last[k]).reshape(-1).double().cpu() for k in keys]) for w in ws])
     # rows = checkpoints; the SVD of the centred k x n matrix gives the components cheaply
@@ -406,6 +408,11 @@ def hessian_directions(objective, k: int = 2, method: str = "lanczos", iters: in
     return Directions(method="hessian", origin=w, d1=axes[0], d2=axes[1] if k >= 2 else None,
                       meta={"eigenvalues": [float(x) for x in vals], "hessian_method": method,
                             "seed": int(seed)})
+
+
+def _like(w: Weights, ref: Weights) -> Weights:
+    """``w`` on the devices and dtypes of ``ref`` (checkpoints load on the CPU)."""
+    return {k: v.to(ref[k].device, ref[k].dtype) for k, v in w.items()}
 
 
 def _as_weights(m) -> Weights:

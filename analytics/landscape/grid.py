@@ -57,7 +57,8 @@ class Objective:
 
     ``batches``: an iterable (a list, a DataLoader) of ``(inputs, targets)``; it is read once
     and kept on ``device``. ``metrics``: name -> ``fn(outputs, targets)`` or a built-in name
-    ("accuracy"). The model is put in eval mode (no dropout, frozen batch-norm statistics).
+    ("accuracy"). The model is moved to ``device`` and put in eval mode (no dropout, frozen
+    batch-norm statistics).
     """
 
     def __init__(self, model, batches: Iterable, loss_fn: Callable, metrics: Mapping[str, Callable] | Sequence[str] | None = None,
