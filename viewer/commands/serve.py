@@ -59,6 +59,9 @@ def run_serve(args) -> int:
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); try --port 0") from None
     print(f"hubscape: serving {server.url} (Ctrl-C to stop)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"hubscape: warning: listening on {args.host}: other machines can reach this server and the "
+              "files it was given", file=sys.stderr, flush=True)
     if server.pyodide_dir is None:
         print(f"hubscape: Pyodide kernel unavailable: {server.pyodide_reason}", file=sys.stderr, flush=True)
     if args.open:
