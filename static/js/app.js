@@ -104,6 +104,8 @@ async function setItem(id, theme = state.chosenTheme) {
   const item = state.items.find((i) => i.id === id);
   if (!item) throw new Error(`no gallery item ${id}`);
   const bytes = await state.source.scene(id, theme);
+  // A new source: forget the dropped CSV or bundle and the previous source's model list.
+  if (!state.item || state.item.id !== id) { state.csv = null; state.upload = null; $("models").value = ""; }
   state.item = item; state.lastFit = null;
   $("world").value = id;
   showScene(bytes, item.title);
@@ -186,9 +188,14 @@ function currentFitRequest() {
 async function loadFile(file) {
   const buf = await file.arrayBuffer();
   if (file.name.toLowerCase().endsWith(".csv")) {
-    state.csv = { name: file.name, text: new TextDecoder().decode(buf) };
+    const csv = { name: file.name, text: new TextDecoder().decode(buf) };
+    const previous = $("models").value;
     $("models").value = "";
-    return fit({ csv: state.csv, models: [] });
+    try {
+      const result = await fit({ csv, models: [] });
+      state.csv = csv;   // later refits (m, method, models) use the dropped CSV
+      return result;
+    } catch (e) { $("models").value = previous; throw e; }
   }
   if (!state.kernels.server) throw new Error("opening a bundle needs the server kernel (hubscape serve)");
   const bytes = await state.kernels.server.sceneFromUpload(buf, file.name, state.theme);
