@@ -120,3 +120,21 @@ def test_pyodide_without_a_reachable_index_says_why(browser):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_refit_after_changing_m_and_method_in_the_panel(open_page):
+    from hubscape.viewer.server.kernel import demo_children_csv
+    from hubscape.viewer.server.requests import fit_growth_request
+
+    page = open_page("?item=demo:growth")
+    page.fill("#m", "12")
+    page.select_option("#method", "mle")
+    page.fill("#models", "demo/steady")
+    page.click("#fit")
+    page.wait_for_function("hubscape.lastResult && hubscape.lastResult.fits[0].method === 'mle'")
+    fit = page.evaluate("hubscape.lastResult.fits[0]")
+    assert fit["model"] == "demo/steady" and fit["m"] == 12
+    ref = fit_growth_request({"csv": {"name": "demo.csv", "text": demo_children_csv()}, "models": ["demo/steady"],
+                              "method": "mle", "m": 12})["fits"][0]
+    np.testing.assert_allclose(fit["params"], ref["params"], rtol=1e-9)
+    assert "demo/steady: mu=" in page.inner_text("#fit-result")
