@@ -315,7 +315,7 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     mode = {"vectorize": vectorize}
     fast = None
     split = first_layer_split(objective.model) if shortcut is not False else None
-    if split is not None and all(isinstance(x, torch.Tensor) for x, _ in objective.batches):
+    if split is not None and all(isinstance(inp, torch.Tensor) for inp, _ in objective.batches):
         fast = FirstLayerShortcut(objective, split, origin, d1, d2, active, fixed)
         if auto:  # the stacked first-layer outputs must fit as well
             chunk = max(1, min(chunk, AUTO_CHUNK_BYTES // max(2 * fast.activation_bytes(), 1)))
