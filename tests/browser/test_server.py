@@ -128,3 +128,16 @@ def test_page_says_why_pyodide_is_unavailable(browser, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_data_folder_bundles_join_the_gallery(tmp_path, scene_file):
+    import shutil
+
+    from hubscape.viewer.server.kernel import ServerKernel
+
+    (tmp_path / "run").mkdir()
+    shutil.copy(scene_file, tmp_path / "run" / "scene.safetensors")
+    (tmp_path / "run" / "junk.safetensors").write_bytes(b"not a bundle")
+    items = ServerKernel(data_dir=tmp_path).gallery()
+    found = [i for i in items if i["source"] == "bundle"]
+    assert [(i["title"], i["world"]) for i in found] == [("scene.safetensors", "landscape")]

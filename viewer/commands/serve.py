@@ -13,13 +13,14 @@ def register(subparsers) -> None:
         "serve", help="the browser app: a gallery of the three worlds on a local server",
         description="Serve the browser app and its API on http://HOST:PORT/ (127.0.0.1 only, unless "
         "--host says otherwise). With no arguments: the built-in demos of the three worlds. "
-        "BUNDLEs (.safetensors) join the gallery, and so do the children CSVs in --data. "
+        "BUNDLEs (.safetensors) join the gallery, and so do the bundles and children CSVs in --data. "
         "The server kernel (this Python) answers fits; the page can switch to the Pyodide kernel.")
     p.add_argument("bundles", nargs="*", metavar="BUNDLE", type=Path, help="bundles to show (any kind)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     p.add_argument("--open", action="store_true", help="open the page in a browser window")
-    p.add_argument("--data", type=Path, metavar="DIR", help="folder with children CSVs (searched recursively)")
+    p.add_argument("--data", type=Path, metavar="DIR",
+                   help="folder with children CSVs and bundles, e.g. 'hubscape demo backdoor' output (searched recursively)")
     p.add_argument("--pyodide-dir", type=Path, metavar="DIR",
                    help="folder of the npm package 'pyodide' (default: node_modules/pyodide of the checkout, "
                    "or $HUBSCAPE_PYODIDE_DIR)")

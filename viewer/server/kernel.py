@@ -1,7 +1,7 @@
 """The server kernel: the gallery, scenes and fits that ``hubscape serve`` answers in CPython.
 
 Gallery items are the built-in demos of the three worlds, the bundles given on the command
-line, and the children CSVs found in ``--data``. The landscape and activations demos are the
+line, and the bundles and children CSVs found in ``--data`` (searched recursively). The landscape and activations demos are the
 synthetic bundles of ``viewer.export.source`` (shared with ``hubscape export demo:*``); the
 growth demo is a children CSV of synthetic WSB trees (:func:`demo_children_csv`) fitted like
 real data, so that the page can refit it. Scenes are built with ``viewer.scene.build_scene``,
@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from hubscape.analytics.bundle import bundle_kind, decode_bundle, encode_bundle, hubscape_version, read_bundle
+from hubscape.analytics.bundle import SCHEMAS, bundle_kind, decode_bundle, encode_bundle, hubscape_version, read_bundle
 from hubscape.analytics.errors import InputError
 
 from .requests import fit_growth_request
@@ -56,17 +56,21 @@ class ServerKernel:
         self._wheel_lock = threading.Lock()
         for world in ("growth", "landscape", "activations"):
             self._add({"id": f"demo:{world}", "world": world, "title": f"demo: {world}", "source": "demo"})
-        for i, path in enumerate(bundles or []):
-            path = Path(path)
-            kind = bundle_kind(path)
-            if kind is None:
-                raise InputError(f"{path} is not a hubscape bundle")
-            world = read_bundle(path).meta.get("world", kind) if kind == "scene" else kind
-            self._add({"id": f"bundle:{i}", "world": world, "title": path.name, "source": "bundle", "path": path})
+        bundles = [Path(p) for p in bundles or []]
+        for path in bundles:
+            if bundle_kind(path) is None:
+                raise InputError(f"{path} is not a hubscape bundle" if path.exists() else f"no such bundle: {path}")
         if data_dir is not None:
             data_dir = Path(data_dir)
             if not data_dir.is_dir():
                 raise InputError(f"--data {data_dir} is not a folder")
+            # Bundles in the folder too (e.g. the output of 'hubscape demo backdoor').
+            bundles += sorted(p for p in data_dir.rglob("*.safetensors") if bundle_kind(p) in SCHEMAS)[:MAX_DATA_FILES]
+        for i, path in enumerate(bundles):
+            kind = bundle_kind(path)
+            world = read_bundle(path).meta.get("world", kind) if kind == "scene" else kind
+            self._add({"id": f"bundle:{i}", "world": world, "title": path.name, "source": "bundle", "path": path})
+        if data_dir is not None:
             csvs = sorted(p for p in data_dir.rglob("*.csv") if _is_children_csv(p))[:MAX_DATA_FILES]
             for i, path in enumerate(csvs):
                 self._add({"id": f"csv:{i}", "world": "growth", "title": f"{path.name} (children CSV)",
