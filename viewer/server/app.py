@@ -151,14 +151,19 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._file(route, head=method == "HEAD")
         except HttpError as exc:
-            self._json({"error": str(exc)}, exc.status)
+            self._error(str(exc), exc.status)
         except HubscapeError as exc:
-            self._json({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, 400)
+            self._error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 400)
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as exc:  # a bug: log it in full, answer one line
             traceback.print_exc(file=sys.stderr)
-            self._json({"error": f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]}, 500)
+            self._error(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], 500)
+
+    def _error(self, message: str, status: int) -> None:
+        # An unread request body must not be taken for the next request: close the connection.
+        self.close_connection = True
+        self._json({"error": message}, status)
 
     def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None,
               head: bool = False) -> None:
@@ -186,7 +191,6 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(400, "bad Content-Length") from None
         limit = self.server.config.max_body
         if size > limit:
-            self.close_connection = True
             raise HttpError(413, f"upload of {size} bytes is over the limit of {limit} bytes")
         if size < 0:
             raise HttpError(400, "bad Content-Length")
