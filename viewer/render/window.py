@@ -195,6 +195,8 @@ class SceneViewer:
     # -- drawing -------------------------------------------------------------------------
 
     def draw(self) -> None:
+        if self.canvas.get_closed():  # a draw scheduled before Ctrl-C/close must not touch the gone surface
+            return
         now = time.perf_counter()
         dt, self._last_time = min(now - self._last_time, 0.1), now
         if self.flying:
@@ -215,6 +217,7 @@ class SceneViewer:
         """Show the window and run the GUI loop until it is closed."""
         from rendercanvas.auto import loop
 
+        loop.call_soon(_defer_interrupts_to_the_loop, loop)
         loop.run()
 
 
@@ -254,3 +257,21 @@ def show(scene, *, theme: str | None = None, size: tuple[int, int] = (900, 600),
                          canvas=canvas)
     viewer.canvas.viewer = viewer  # keep the viewer (and its event handlers) alive with the widget
     return viewer.canvas
+
+
+def _defer_interrupts_to_the_loop(loop) -> None:
+    """Make Ctrl-C stop the loop between frames, not inside one.
+
+    rendercanvas's own SIGINT handler stops the loop (and closes the canvas) right away, even
+    in the middle of a draw, which tears the surface from under pygfx and prints a traceback.
+    Installed from inside the running loop, so it replaces that handler.
+    """
+    import signal
+
+    def on_interrupt(_sig, _frame):
+        loop.call_soon_threadsafe(loop.stop)
+
+    try:
+        signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
