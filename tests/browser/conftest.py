@@ -109,15 +109,17 @@ def server(scene_file, hf_home):
     srv.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright():
+    # Module scope: the sync API keeps an event loop running in the main thread while it is
+    # open, which would break asyncio.run() in any later test (e.g. the Jupyter canvas test).
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright):
     # Playwright's launch() gives every browser a fresh temporary profile.
     b = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BASE_FLAGS, *WEBGPU_FLAGS])
