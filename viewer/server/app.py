@@ -39,6 +39,8 @@ from .kernel import ServerKernel
 
 #: Upload limit (bytes) for bundles and CSVs sent to the API.
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
+#: A refused upload up to this size is read and dropped so the client sees the 413.
+DISCARD_LIMIT = 256 * 1024 * 1024
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -191,10 +193,21 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(400, "bad Content-Length") from None
         limit = self.server.config.max_body
         if size > limit:
+            self._discard(size)
             raise HttpError(413, f"upload of {size} bytes is over the limit of {limit} bytes")
         if size < 0:
             raise HttpError(400, "bad Content-Length")
         return self.rfile.read(size)
+
+    def _discard(self, size: int) -> None:
+        """Read and drop a refused body (in chunks, up to DISCARD_LIMIT) so that the client,
+        still sending, gets the 413 instead of a broken pipe; bigger bodies are cut off."""
+        remaining = size if size <= DISCARD_LIMIT else 0
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
 
     def _json_body(self) -> dict[str, Any]:
         try:
