@@ -52,9 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _worlds_epilog(modules) -> str:
-    lines = ["commands by world:"]
+    by_world: dict[str, list[str]] = {}
     for module in modules:
-        lines.append(f"  {module.WORLD:<13} {', '.join(module.COMMANDS)}")
+        by_world.setdefault(module.WORLD, []).extend(module.COMMANDS)
+    lines = ["commands by world:"]
+    for world, commands in by_world.items():
+        lines.append(f"  {world:<13} {', '.join(commands)}")
     lines.append("\nRun 'hubscape COMMAND --help' for a command's options.")
     return "\n".join(lines)
 
