@@ -14,11 +14,10 @@ Example::
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from hubscape.analytics.errors import InputError
+from hubscape.viewer.export.png import encode_png
 
 #: Largest side and pixel count we agree to render (a 16k x 16k RGBA image is 1 GiB).
 MAX_SIDE = 32768
@@ -109,14 +108,22 @@ class OffscreenRenderer:
         return out
 
     def _draw(self) -> np.ndarray:
-        rendered = self.rendered
+        rendered, renderer = self.rendered, self.renderer
+        if not self.transparent and not renderer.effect_passes:
+            # Read the render target itself: the canvas would only add a full-frame copy pass
+            # (pygfx's output pass, an identity at pixel scale 1 for opaque pixels) and a second
+            # 6 Mpixel read-back at export sizes.
+            renderer.render(rendered.scene, rendered.camera, clear=True, flush=False)
+            if rendered.overlay is not None:
+                renderer.render(rendered.overlay, rendered.overlay_camera, flush=False)
+            return renderer.snapshot()
 
         def draw():
             if rendered.overlay is None:
-                self.renderer.render(rendered.scene, rendered.camera)
+                renderer.render(rendered.scene, rendered.camera, clear=True)
             else:
-                self.renderer.render(rendered.scene, rendered.camera, flush=False)
-                self.renderer.render(rendered.overlay, rendered.overlay_camera)
+                renderer.render(rendered.scene, rendered.camera, clear=True, flush=False)
+                renderer.render(rendered.overlay, rendered.overlay_camera)
 
         self.canvas.request_draw(draw)
         image = np.asarray(self.canvas.draw())
@@ -139,16 +146,6 @@ def render_array(scene, width: int, height: int, *, theme: str | None = None, tr
                  overlay: bool = True) -> np.ndarray:
     """Render ``scene`` offscreen to a (height, width, 4) uint8 RGBA array."""
     return OffscreenRenderer(scene, width, height, theme=theme, transparent=transparent, overlay=overlay).render()
-
-
-def encode_png(image: np.ndarray, dpi: float | None = None) -> bytes:
-    """PNG bytes of an RGBA array, with the DPI in the pHYs chunk when given (deterministic)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    kwargs = {"dpi": (float(dpi), float(dpi))} if dpi else {}
-    Image.fromarray(image, "RGBA").save(buf, format="PNG", compress_level=3, **kwargs)
-    return buf.getvalue()
 
 
 def render_png_bytes(scene, width: int, height: int, *, transparent: bool = False, theme: str | None = None,

@@ -68,6 +68,14 @@ def lut_srgb(name: str) -> np.ndarray:
     return table
 
 
+@lru_cache(maxsize=None)
+def lut_linear(name: str) -> np.ndarray:
+    """The 256 x 3 table of colormap ``name`` in linear light (read-only): decoded once, then looked up."""
+    table = srgb_to_linear(lut_srgb(name))
+    table.setflags(write=False)
+    return table
+
+
 def normalize(values: np.ndarray, vmin: float, vmax: float, log: bool = False) -> np.ndarray:
     """Values scaled to [0, 1] between vmin and vmax (log10 scale if ``log``); NaN stays NaN."""
     v = np.asarray(values, dtype=np.float64)
@@ -91,6 +99,6 @@ def apply_colormap(values: np.ndarray, name: str, vmin: float, vmax: float, log:
     finite = np.isfinite(t)
     index = np.where(finite, np.rint(np.nan_to_num(t) * 255), 0).astype(np.intp)
     out = np.empty((t.size, 4), dtype=np.float32)
-    out[:, :3] = srgb_to_linear(lut_srgb(name)[index])
+    out[:, :3] = np.take(lut_linear(name), index, axis=0)
     out[:, 3] = np.where(finite, alpha, 0.0)
     return out
