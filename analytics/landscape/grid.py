@@ -265,7 +265,8 @@ def _active_names(directions: Directions) -> list[str]:
 def compute_landscape(objective: Objective, directions: Directions, grid: Sequence[int] = (41, 41),
                       span=None, chunk: int | None = None, out: str | Path | None = None,
                       resume: bool = False, progress: bool = False, vectorize: bool | None = None,
-                      shortcut: bool | None = None, info: Mapping[str, Any] | None = None) -> LandscapeResult:
+                      shortcut: bool | None = None, batched: bool | None = None,
+                      info: Mapping[str, Any] | None = None) -> LandscapeResult:
     """Evaluate ``objective`` on the grid spanned by ``directions``.
 
     ``grid``: (nx,) or (nx, ny); ``span``: see :func:`grid_axes`; ``chunk``: points evaluated
@@ -275,6 +276,10 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     call per point where vmap cannot run the model), False (point by point) or None (vmap
     where it pays, see _vmap_pays); ``shortcut``: precompute the first layer of an
     nn.Sequential that starts with Linear/Conv (exact; see shortcut.py; None = when possible);
+    ``batched``: run the rest of such a Sequential for a whole chunk of points at once with
+    explicit batched weights (exact; see batched.py for the modules that qualify; None = when
+    the model qualifies, unless vmap is asked for with ``vectorize=True``; a model it cannot
+    run falls back to one call per point);
     ``info``: model/data description for the bundle (``{"model": {...}, "data": {...}}``).
     Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
     """
@@ -323,6 +328,14 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     elif shortcut:
         raise InputError("the first-layer shortcut needs an nn.Sequential starting with Linear/Conv and tensor inputs")
     result.meta["shortcut"] = fast.name if fast is not None else None
+    qualifies = fast is not None and fast.batched is not None
+    if batched and not qualifies:
+        raise InputError("batched evaluation needs an nn.Sequential of supported modules (Linear/Conv first; "
+                         "see hubscape.analytics.landscape.batched) with tensor inputs")
+    batch_mode = {"vectorize": qualifies and (batched or (batched is None and vectorize is not True))}
+    if auto and batch_mode["vectorize"]:
+        chunk = min(chunk, fast.batched.auto_chunk(fast.activation_bytes()))
+        result.meta["chunk"] = chunk
 
     def centre():
         values = objective.evaluate({**own, **origin})
@@ -331,15 +344,20 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     def evaluate(xs, ys):
         if fast is None:
             return _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode)
-        return _with_fallback(mode, lambda: fast.evaluate(xs, ys, vectorize=True),
-                              lambda: fast.evaluate(xs, ys, vectorize=False))
+        point = lambda: fast.evaluate(xs, ys, "point")  # noqa: E731
+        if batch_mode["vectorize"]:
+            return _with_fallback(batch_mode, lambda: fast.evaluate(xs, ys, "batched"), point)
+        return _with_fallback(mode, lambda: fast.evaluate(xs, ys, "vmap"), point)
 
     run_grid(result, evaluate, centre, chunk, out=out, previous=previous, progress=progress,
              oom_advice=f"evaluating {chunk} grid point(s) at once on {device}: rerun with a smaller "
                         f"--chunk (e.g. --chunk {max(1, chunk // 4)})")
-    result.meta["vectorized"] = mode["vectorize"] is not False
+    result.meta["batched"] = bool(batch_mode["vectorize"])
+    result.meta["vectorized"] = not result.meta["batched"] and mode["vectorize"] is not False
     if mode.get("fallback"):
         result.meta["vectorize_fallback"] = mode["fallback"]
+    if batch_mode.get("fallback"):
+        result.meta["batched_fallback"] = batch_mode["fallback"]
     if directions.trajectory_weights is not None:
         result.trajectory_loss = np.array(
             [objective.evaluate({**own, **{k: v.to(device) for k, v in w.items()}})["loss"]

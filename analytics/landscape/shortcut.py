@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batched import BatchedStack, batched_steps
+
 
 def first_layer_split(model):
     """(index, prefix, layer, rest) when ``model`` is an nn.Sequential whose first module
@@ -60,28 +62,44 @@ class FirstLayerShortcut:
             return layer._conv_forward(h, w, b)
 
         dirs = [d1] if d2 is None else [d1, d2]
-        self.terms = []  # per batch: (base, [g1, g2])
+        self.stacks = []  # per batch: (1 + dims, numel) = [base; g1; g2], combined per chunk by one GEMM
+        self.terms = []  # per batch: (base, [g1, g2]), views of the stack
         with torch.no_grad():
             for x, _ in objective.batches:
                 h0 = prefix(x)
-                self.terms.append((apply(h0, origin), [apply(h0, d) for d in dirs]))
+                parts = [apply(h0, origin), *(apply(h0, d) for d in dirs)]
+                stack = torch.stack(parts).reshape(len(parts), -1)
+                self.stacks.append(stack)
+                self.terms.append((stack[0].view(parts[0].shape), [g.view(parts[0].shape) for g in stack[1:]]))
         self.rest_active = [k for k in active if not k.startswith(self.name + ".")]
         rest_names = {k for k, _ in rest.named_parameters()}
         self.rest_fixed = {k: v for k, v in {**own, **fixed}.items() if k in rest_names}
         self.origin, self.d1, self.d2 = origin, d1, d2
+        steps = batched_steps(rest)
+        #: the exact batched evaluator of the rest (batched.py), None when a module does not qualify
+        self.batched = None
+        if steps:
+            terms = [(stack, base.shape[1:]) for stack, (base, _) in zip(self.stacks, self.terms)]
+            self.batched = BatchedStack(objective, steps, terms, origin, d1, d2, self.rest_active)
 
     def activation_bytes(self) -> int:
         """Bytes of the first layer's output for one grid point (all batches)."""
         return sum(base.numel() * base.element_size() for base, _ in self.terms)
 
-    def evaluate(self, xs, ys, vectorize: bool) -> np.ndarray:
-        """(P, 1 + n_metrics) values at the grid points (xs, ys)."""
+    def evaluate(self, xs, ys, mode: str) -> np.ndarray:
+        """(P, 1 + n_metrics) values at the grid points (xs, ys); ``mode``: "batched" (the
+        rest of the stack for all points at once, batched.py), "vmap" or "point" (one
+        forward per point, weights written in place)."""
         import torch
 
         from .grid import along
 
         obj = self.objective
-        if vectorize:
+        if mode == "batched":
+            coef = [np.ones(len(xs)), xs] if ys is None else [np.ones(len(xs)), xs, ys]
+            coef = torch.as_tensor(np.stack(coef, axis=1), dtype=self.stacks[0].dtype, device=self.stacks[0].device)
+            return self.batched.evaluate(coef)
+        if mode == "vmap":
             dirs = [self.d1] if self.d2 is None else [self.d1, self.d2]
             stacked = {k: along(self.origin[k], [d[k] for d in dirs], xs, ys) for k in self.rest_active}
             hs = [along(base, gs, xs, ys) for base, gs in self.terms]
