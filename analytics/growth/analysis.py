@@ -12,6 +12,7 @@ from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
 from hubscape.analytics.growth.forecast import backtest, forecast
+from hubscape.analytics.growth.identifiability import add_data_reasons
 from hubscape.analytics.growth.lsq import fit_lsq
 from hubscape.analytics.growth.mle import fit_mle
 from hubscape.analytics.growth.results import GrowthResult
@@ -37,7 +38,7 @@ def analyze(series: GrowthSeries, methods: tuple[str, ...] = ("lsq",), m: float 
     result = GrowthResult(series=series, anomalous_periods=jump_periods(series))
     for name in methods:
         fit = fit_lsq(series, m=m) if name == "lsq" else fit_mle(series, m=m, prior=prior)
-        result.fits[name] = fit
+        result.fits[name] = add_data_reasons(fit, series.n_events, series.truncated)
         result.forecasts[name] = forecast(fit, series, horizon=horizon)
         if backtest_k is not None and backtest_k < series.observed_until - 1:
             fitter = fit_lsq if name == "lsq" else partial(fit_mle, prior=prior)

@@ -11,6 +11,11 @@ found on the FitResult (``identifiable`` is True only when none is found):
 - a correlation |corr(mu, lambda)| above ``MAX_CORR``;
 - a flat profile: fixing c_inf at twice its estimate (and refitting the rest) worsens the
   fit by less than the 90% chi-square(1) quantile, i.e. the data cannot tell c_inf from 2 c_inf.
+
+:func:`data_reasons` adds what the data itself rules out, whatever the fit's curvature says:
+a listing truncated by a page cap (the curve flattens at the cap, not at saturation) and too
+few dated children to tell saturation from counting noise (a 3-parameter curve through a
+handful of events fits them exactly, with spuriously tiny standard errors).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ MAX_CORR = 0.99
 CHI2_90 = 2.705543454095404
 #: Factor on c_inf used for the profile check.
 PROFILE_FACTOR = 2.0
+#: Fewest dated children for which a saturation level is reported (Poisson noise on the
+#: count alone is ~1/sqrt(n): 22% at 20).
+MIN_EVENTS = 20
 
 
 def at_bound(values: np.ndarray, bounds: np.ndarray, rtol: float = 1e-3) -> list[str]:
@@ -77,4 +85,23 @@ def assess(fit: FitResult, bounds: np.ndarray, profile: Callable[[float], float]
                                f"as well (chi2 change {delta:.2f} < {CHI2_90:.2f}); the curve has not begun to saturate")
     fit.reasons = reasons
     fit.identifiable = not reasons
+    return fit
+
+
+def data_reasons(n_events: int, truncated: bool) -> list[str]:
+    """Reasons, from the data alone, why no fit of this series can identify c_inf."""
+    reasons = []
+    if n_events < MIN_EVENTS:
+        reasons.append(f"only {n_events} dated children: too few to tell saturation from counting noise "
+                       f"(needs at least {MIN_EVENTS})")
+    if truncated:
+        reasons.append("the listing looks truncated by a page cap: the curve may flatten at the cap, not at saturation")
+    return reasons
+
+
+def add_data_reasons(fit: FitResult, n_events: int, truncated: bool) -> FitResult:
+    """Extend ``fit.reasons`` with :func:`data_reasons` and update ``fit.identifiable``."""
+    extra = [r for r in data_reasons(n_events, truncated) if r not in fit.reasons]
+    fit.reasons = [*fit.reasons, *extra]
+    fit.identifiable = not fit.reasons
     return fit

@@ -142,3 +142,21 @@ def test_too_short_series_are_reported_not_fitted():
     s = series_from_events("tiny", [0.2, 0.5, 1.5], 3.0)
     for fit in (fit_lsq(s), fit_mle(s)):
         assert not fit.identifiable and "not fitted" in fit.reasons[0] and np.all(np.isnan(fit.params))
+
+
+def test_few_events_or_a_truncated_listing_are_never_identifiable(real_series):
+    from hubscape.analytics.growth.analysis import analyze
+
+    # six children early on, none for two years: the curve fits them exactly, with tiny
+    # standard errors, but six events cannot tell saturation from counting noise
+    few = series_from_events("few", [0.5, 0.8, 1.1, 1.3, 1.6, 2.0], 24.0)
+    result = analyze(few, methods=("lsq", "mle"))
+    for fit in result.fits.values():
+        assert not fit.identifiable and any("only 6 dated children" in r for r in fit.reasons)
+        assert math.isnan(fit.c_inf)
+
+    phi = real_series["microsoft/phi-2"]
+    assert analyze(phi).fits["lsq"].identifiable
+    phi.truncated = True  # the same counts from a listing that hit a page cap
+    capped = analyze(phi).fits["lsq"]
+    assert not capped.identifiable and any("truncated" in r for r in capped.reasons)
