@@ -36,8 +36,9 @@ def test_grid_equals_a_naive_loop_and_the_centre_is_the_models_loss(fixture, vec
     model, batches, X, y = request.getfixturevalue(fixture)
     obj = Objective(model, batches, torch.nn.functional.cross_entropy, metrics=["accuracy"])
     dirs = random_directions(model, seed=7, ignore=["norm"])  # biases move too
-    res = compute_landscape(obj, dirs, grid=(9, 7), span=0.8, chunk=10, vectorize=vectorize, shortcut=shortcut)
-    assert res.meta["shortcut"] == ("0" if shortcut else None)
+    res = compute_landscape(obj, dirs, grid=(9, 7), span=0.8, chunk=10, vectorize=vectorize, shortcut=shortcut,
+                            batched=False)  # the generic paths; test_batched.py covers the batched one
+    assert res.meta["shortcut"] == ("0" if shortcut else None) and res.meta["batched"] is False
     assert res.loss.shape == (7, 9) and res.complete and res.done.all()
     with torch.no_grad():
         plain = float(torch.nn.functional.cross_entropy(model(X), y))
