@@ -114,7 +114,7 @@ def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool 
     rendered = RenderedScene(scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene,
                              transparent=transparent)
     if not transparent:
-        root.add(gfx.Background.from_color(_srgb(look.background)))
+        root.add(_background(look))
     root.add(rendered.camera)
     if scene.grid is not None:
         root.add(neon_grid(scene.grid.size, scene.grid.spacing, scene.grid.y, look.grid_color, look.fog_density))
@@ -130,6 +130,19 @@ def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool 
         rendered.overlay, rendered.overlay_camera = gfx.Scene(), gfx.ScreenCoordsCamera()
         rendered.overlay.add(overlay)
     return rendered
+
+
+#: Draw the background right after the opaque objects (render queue 2000) instead of first
+#: (1000): it sits at the far plane and writes no depth, so the depth test then skips it
+#: wherever an opaque surface already covers the pixel, and every pixel ends up the same.
+#: On the CPU rasterizer that saves shading most of a 6 Mpixel export twice.
+BACKGROUND_RENDER_QUEUE = 2001
+
+
+def _background(look: Theme) -> gfx.Background:
+    background = gfx.Background.from_color(_srgb(look.background))
+    background.material.render_queue = BACKGROUND_RENDER_QUEUE
+    return background
 
 
 def _srgb(color) -> gfx.Color:
