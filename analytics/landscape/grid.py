@@ -6,12 +6,16 @@ over the batch). ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) 
 (``model(**x)``). The loss over the data is the batch-size-weighted mean of the batch losses
 (batch size = ``len(targets)``); metrics (``metric(outputs, targets) -> scalar``) likewise.
 
-:func:`compute_landscape` walks the grid in chunks of points, either batched (the weights of
-all points of a chunk stacked, ``torch.func.vmap`` over ``torch.func.functional_call``; the
+:func:`compute_landscape` walks the grid in chunks of points. ``nn.Sequential`` models that
+start with a Linear/Conv layer get an exact first-layer shortcut (see shortcut.py); when the
+rest of the stack is made of the modules batched.py lists (Linear, Conv, Batch/LayerNorm,
+activations, pooling, Flatten, Dropout), the whole chunk runs at once with explicit batched
+weights (bmm, grouped convolution, one loss call): the default, 6-10x faster than the naive
+loop on the CPU (BENCHMARKS.md). Any other module runs either vmapped (the weights of all
+points of a chunk stacked, ``torch.func.vmap`` over ``torch.func.functional_call``; the
 default on a GPU, with a fallback where vmap cannot run a model) or point by point (each
 point's weights written into the model's parameters in place and restored afterwards; the
-default on the CPU, where it measured faster). ``nn.Sequential`` models that start with a
-Linear/Conv layer get an exact first-layer shortcut (see shortcut.py). After
+default on the CPU, where it measured faster). After
 every chunk the partial grid can be saved atomically (``out=``) as a landscape bundle with
 ``complete: false`` and a ``done`` mask; ``resume=True`` continues it, so a run killed at any
 moment loses at most the chunk in flight. Non-finite losses are stored as NaN (gaps).
