@@ -12,7 +12,9 @@ the linearity shortcut, shortcut.py) is run for K points at once, with every poi
 - ``BatchNorm`` (eval, running statistics) and ``LayerNorm``: the normalization once, then the
   K points' scales and shifts broadcast;
 - parameter-free modules (activations, pooling, Flatten, Unflatten, Dropout in eval mode) run
-  once on all K x N samples;
+  once on all K x N samples; max pooling as a maximum of strided slices, and a max pool right
+  after the first layer folded into the layout of its precomputed terms (see
+  ``_fuse_first_max_pool``);
 - the loss and the metrics: ``cross_entropy``/``CrossEntropyLoss``, ``mse_loss``/``MSELoss``
   and the built-in ``accuracy`` as one call over all points (``reduction='none'``, then a mean
   per point); any other loss or metric is called once per point on that point's outputs.
@@ -94,7 +96,6 @@ class BatchedStack:
 
         self.objective = objective
         self.steps, self.terms = _fuse_first_max_pool(steps, terms)
-        self.active = set(active)
         dirs = [d1] if d2 is None else [d1, d2]
         # per moving parameter: (1 + dims, numel) = [origin; d1; d2], combined per chunk by one GEMM
         self.stacks = {k: torch.stack([origin[k], *(d[k] for d in dirs)]).reshape(1 + len(dirs), -1)
@@ -277,7 +278,7 @@ def _strided_max_pool(h, mod):
     for offset in itertools.product(*(range(k) for k in ks)):
         idx = (Ellipsis, *(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, st, sizes)))
         out = h[idx] if out is None else torch.maximum(out, h[idx])
-    return out if out is not h else out.clone()
+    return out
 
 
 def _conv(h, mod, w, b):
