@@ -2,9 +2,11 @@
 
 Uses rendercanvas's offscreen canvas (on a machine without a GPU, wgpu picks Mesa's lavapipe)
 at pixel ratio 1 and without pygfx's anti-aliasing passes: the materials anti-alias their own
-edges and at export sizes the extra passes cost ~20x the frame time. Images larger than the
-device's maximum texture size are rendered in overlapping tiles by shifting the camera's view
-offset, then cropped and stitched, so bloom has no seams.
+edges and at export sizes the extra passes cost ~20x the frame time. Opaque images without
+an effect pass (the paper theme) are read straight from pygfx's render target; bloom and
+transparent backgrounds go through the canvas, whose output pass they need. Images larger
+than the device's maximum texture size are rendered in overlapping tiles by shifting the
+camera's view offset, then cropped and stitched, so bloom has no seams.
 
 Example::
 
