@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pygfx as gfx
-import wgpu
-from pygfx.renderers.wgpu import BaseShader, Binding, register_wgpu_render_function
+from pygfx.renderers.wgpu import register_wgpu_render_function
 
-from .wgsl import ensure_wgsl_loader
+from .wgsl import IndexedMeshShader
 
 
 class NeonGridMaterial(gfx.Material):
@@ -79,30 +78,10 @@ fn fs_main(varyings: Varyings) -> FragmentOutput {
 
 
 @register_wgpu_render_function(gfx.Mesh, NeonGridMaterial)
-class NeonGridShader(BaseShader):
+class NeonGridShader(IndexedMeshShader):
     """Rasterizes the floor quad; everything else happens per pixel in grid.wgsl."""
 
-    type = "render"
-
-    def get_bindings(self, wobject, shared, scene):
-        geometry = wobject.geometry
-        rbuffer = "buffer/read_only_storage"
-        bindings = dict(enumerate([
-            Binding("u_stdinfo", "buffer/uniform", shared.uniform_buffer),
-            Binding("u_wobject", "buffer/uniform", wobject.uniform_buffer),
-            Binding("u_material", "buffer/uniform", wobject.material.uniform_buffer),
-            Binding("s_indices", rbuffer, geometry.indices, "VERTEX"),
-            Binding("s_positions", rbuffer, geometry.positions, "VERTEX"),
-        ]))
-        self.define_bindings(0, bindings)
-        return {0: bindings}
-
-    def get_pipeline_info(self, wobject, shared):
-        return {"primitive_topology": wgpu.PrimitiveTopology.triangle_list, "cull_mode": wgpu.CullMode.none}
+    wgsl = _GRID_WGSL
 
     def get_render_info(self, wobject, shared):
         return {"indices": (6, 1)}
-
-    def get_code(self):
-        ensure_wgsl_loader()
-        return _GRID_WGSL

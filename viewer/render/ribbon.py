@@ -8,26 +8,20 @@ and a Fresnel term, all from the shared WGSL so the browser draws the same thing
 from __future__ import annotations
 
 import pygfx as gfx
-import wgpu
-from pygfx.renderers.wgpu import BaseShader, Binding, register_wgpu_render_function
-from pygfx.utils import unpack_bitfield
+from pygfx.renderers.wgpu import register_wgpu_render_function
 
-from .wgsl import ensure_wgsl_loader
+from .wgsl import FacePickMaterial, IndexedMeshShader
 
 
-class RibbonMaterial(gfx.Material):
+class RibbonMaterial(FacePickMaterial):
     """Emissive ribbon with rim glow; ``color`` linear RGBA, ``glow`` 0 (flat) .. ~2."""
 
-    uniform_type = dict(gfx.Material.uniform_type, color="4xf4", glow="f4")
+    uniform_type = dict(FacePickMaterial.uniform_type, color="4xf4", glow="f4")
 
     def __init__(self, color=(0.0, 0.9, 1.0, 1.0), glow=1.0, **kwargs):
         super().__init__(**kwargs)
         self.color = color
         self.glow = glow
-
-    def _wgpu_get_pick_info(self, pick_value):
-        values = unpack_bitfield(pick_value, wobject_id=20, index=26)
-        return {"face_index": values["index"]}
 
     @property
     def color(self):
@@ -96,34 +90,8 @@ fn fs_main(varyings: Varyings) -> FragmentOutput {
 
 
 @register_wgpu_render_function(gfx.Mesh, RibbonMaterial)
-class RibbonShader(BaseShader):
+class RibbonShader(IndexedMeshShader):
     """Draws an indexed triangle strip geometry with positions, normals and texcoords (uv)."""
 
-    type = "render"
-
-    def get_bindings(self, wobject, shared, scene):
-        geometry = wobject.geometry
-        rbuffer = "buffer/read_only_storage"
-        bindings = [
-            Binding("u_stdinfo", "buffer/uniform", shared.uniform_buffer),
-            Binding("u_wobject", "buffer/uniform", wobject.uniform_buffer),
-            Binding("u_material", "buffer/uniform", wobject.material.uniform_buffer),
-            Binding("s_indices", rbuffer, geometry.indices, "VERTEX"),
-            Binding("s_positions", rbuffer, geometry.positions, "VERTEX"),
-            Binding("s_normals", rbuffer, geometry.normals, "VERTEX"),
-            Binding("s_texcoords", rbuffer, geometry.texcoords, "VERTEX"),
-        ]
-        bindings = dict(enumerate(bindings))
-        self.define_bindings(0, bindings)
-        return {0: bindings}
-
-    def get_pipeline_info(self, wobject, shared):
-        return {"primitive_topology": wgpu.PrimitiveTopology.triangle_list, "cull_mode": wgpu.CullMode.none}
-
-    def get_render_info(self, wobject, shared):
-        offset, size = wobject.geometry.indices.draw_range
-        return {"indices": (3 * size, 1, 3 * offset, 0)}
-
-    def get_code(self):
-        ensure_wgsl_loader()
-        return _RIBBON_WGSL
+    vertex_buffers = ("positions", "normals", "texcoords")
+    wgsl = _RIBBON_WGSL

@@ -9,30 +9,24 @@ also several times cheaper per pixel than pygfx's general Phong shader, which ma
 from __future__ import annotations
 
 import pygfx as gfx
-import wgpu
-from pygfx.renderers.wgpu import BaseShader, Binding, register_wgpu_render_function
-from pygfx.utils import unpack_bitfield
+from pygfx.renderers.wgpu import register_wgpu_render_function
 
-from .wgsl import ensure_wgsl_loader
+from .wgsl import FacePickMaterial, IndexedMeshShader
 
 #: Light levels shared with the browser engine (static/js/engine.js).
 AMBIENT = 0.55
 
 
-class SurfaceMaterial(gfx.Material):
+class SurfaceMaterial(FacePickMaterial):
     """Per-vertex linear RGBA colours, lit by the headlight (``emissive`` >= 0.5: unlit)."""
 
-    uniform_type = dict(gfx.Material.uniform_type, ambient="f4", emissive="f4")
+    uniform_type = dict(FacePickMaterial.uniform_type, ambient="f4", emissive="f4")
 
     def __init__(self, emissive: float = 0.0, ambient: float = AMBIENT, **kwargs):
         super().__init__(**kwargs)
         self.uniform_buffer.data["ambient"] = float(ambient)
         self.uniform_buffer.data["emissive"] = float(emissive)
         self.uniform_buffer.update_full()
-
-    def _wgpu_get_pick_info(self, pick_value):
-        values = unpack_bitfield(pick_value, wobject_id=20, index=26)
-        return {"face_index": values["index"]}
 
 
 _SURFACE_WGSL = """
@@ -81,33 +75,8 @@ fn fs_main(varyings: Varyings) -> FragmentOutput {
 
 
 @register_wgpu_render_function(gfx.Mesh, SurfaceMaterial)
-class SurfaceShader(BaseShader):
+class SurfaceShader(IndexedMeshShader):
     """Indexed triangles with positions, normals and per-vertex RGBA colours."""
 
-    type = "render"
-
-    def get_bindings(self, wobject, shared, scene):
-        geometry = wobject.geometry
-        rbuffer = "buffer/read_only_storage"
-        bindings = dict(enumerate([
-            Binding("u_stdinfo", "buffer/uniform", shared.uniform_buffer),
-            Binding("u_wobject", "buffer/uniform", wobject.uniform_buffer),
-            Binding("u_material", "buffer/uniform", wobject.material.uniform_buffer),
-            Binding("s_indices", rbuffer, geometry.indices, "VERTEX"),
-            Binding("s_positions", rbuffer, geometry.positions, "VERTEX"),
-            Binding("s_normals", rbuffer, geometry.normals, "VERTEX"),
-            Binding("s_colors", rbuffer, geometry.colors, "VERTEX"),
-        ]))
-        self.define_bindings(0, bindings)
-        return {0: bindings}
-
-    def get_pipeline_info(self, wobject, shared):
-        return {"primitive_topology": wgpu.PrimitiveTopology.triangle_list, "cull_mode": wgpu.CullMode.none}
-
-    def get_render_info(self, wobject, shared):
-        offset, size = wobject.geometry.indices.draw_range
-        return {"indices": (3 * size, 1, 3 * offset, 0)}
-
-    def get_code(self):
-        ensure_wgsl_loader()
-        return _SURFACE_WGSL
+    vertex_buffers = ("positions", "normals", "colors")
+    wgsl = _SURFACE_WGSL
