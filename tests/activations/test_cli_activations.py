@@ -146,7 +146,7 @@ def test_minilm_norms_equal_hidden_states_of_each_sentence(tmp_path, capsys):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from hubscape.analytics.activations.text import minilm_path
+    from hubscape.analytics.hf import minilm_path
 
     sentences = ["The cat sat on the mat.", "Markets fell sharply after the announcement today.", "Hi!"]
     (tmp_path / "s.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")

@@ -78,7 +78,7 @@ def _progress_bar():
 
 def run_activations(args) -> int:
     from hubscape.analytics.activations.bundle import write_activations
-    from hubscape.analytics.activations.text import is_hf_folder, minilm_path
+    from hubscape.analytics.hf import is_hf_folder, minilm_path
     from hubscape.analytics.errors import InputError
 
     model_path = minilm_path() if args.model == "minilm" else Path(args.model)
