@@ -15,9 +15,12 @@ the linearity shortcut, shortcut.py) is run for K points at once, with every poi
   once on all K x N samples; max pooling as a maximum of strided slices, and a max pool right
   after the first layer folded into the layout of its precomputed terms (see
   ``_fuse_first_max_pool``);
-- the loss and the metrics: ``cross_entropy``/``CrossEntropyLoss``, ``mse_loss``/``MSELoss``
-  and the built-in ``accuracy`` as one call over all points (``reduction='none'``, then a mean
-  per point); any other loss or metric is called once per point on that point's outputs.
+- the loss and the metrics: ``cross_entropy``/``CrossEntropyLoss`` (as ``log_softmax`` and a
+  gather of the targets' entries), ``mse_loss``/``MSELoss`` and the built-in ``accuracy`` as
+  one call over all points, summed per point; any other loss or metric is called once per
+  point on that point's outputs;
+- the large intermediates (the first layer's outputs, every moving Linear's outputs) are
+  written into buffers that every chunk reuses, so that they stay mapped and in cache.
 
 Qualifying models (:func:`batched_steps`): an ``nn.Sequential`` whose modules after the first
 Linear/Conv layer are all of the exact types in ``ELEMENTWISE``, ``PER_SAMPLE`` or
@@ -33,11 +36,14 @@ import numpy as np
 
 
 #: Activations of one slice of samples for the K points of a chunk (see BatchedStack.evaluate).
-SLICE_BYTES = 2**20
+SLICE_BYTES = 8 * 2**20
 #: The default chunk holds about this many bytes of first-layer outputs, between MIN_CHUNK and
-#: MAX_CHUNK points (measured best on 2 CPU cores; bench/bench_landscape_grid.py).
-CHUNK_BYTES = 2 * 2**20
+#: MAX_CHUNK points (measured best on 2 CPU cores with the reused buffers: fewer, larger
+#: operations; bench/bench_landscape_grid.py).
+CHUNK_BYTES = 8 * 2**20
 MIN_CHUNK, MAX_CHUNK = 16, 64
+#: Points per GEMM of the first layer's terms on the CPU (see BatchedStack._first_layer).
+FIRST_ROWS = 8
 
 
 def _module_types():
@@ -101,11 +107,18 @@ class BatchedStack:
         self.stacks = {k: torch.stack([origin[k], *(d[k] for d in dirs)]).reshape(1 + len(dirs), -1)
                        for k in active}
         self.origin = origin
-        self.loss = _batched_loss(objective.loss_fn)
-        self.metrics = [_batched_metric(fn) for fn in objective.metrics.values()]
+        loss = _batched_loss(objective.loss_fn)
+        metrics = [_batched_metric(fn) for fn in objective.metrics.values()]
         # a batch may be cut into slices of samples only when every value is a mean over samples
         # computed here (an arbitrary loss_fn might not be one)
-        self.sliceable = self.loss is not None and all(m is not None for m in self.metrics)
+        self.sliceable = loss is not None and all(m is not None for m in metrics)
+        # per batch: (batched, plain) per value, the batched one bound to the batch's targets
+        # (None where they do not fit it: then the plain function runs once per point)
+        plain = [objective.loss_fn, *objective.metrics.values()]
+        self.value_fns = [[(fn(t) if fn is not None else None, p) for fn, p in zip([loss, *metrics], plain)]
+                          for _, t in objective.batches]
+        self.dtype, self.device = terms[0][0].dtype, terms[0][0].device
+        self._buffers = {}
 
     def auto_chunk(self, activation_bytes: int) -> int:
         """Points per chunk: enough to spread the per-operation overhead, few enough that the
@@ -117,8 +130,9 @@ class BatchedStack:
         """(K, 1 + n_metrics) values for K points; ``coef``: (K, 1 + dims) = [1, a, b] per point.
 
         Each batch is cut into slices of samples so that one slice's activations for the K
-        points stay within SLICE_BYTES: fresh allocations that large cost page faults on every
-        operation, and cache misses, which outweigh the per-operation overhead saved."""
+        points stay within SLICE_BYTES, and the large intermediates are written into buffers
+        kept from chunk to chunk (``_buffer``): fresh allocations that large cost page faults on
+        every operation, and cache misses, which outweigh the per-operation overhead saved."""
         import torch
 
         obj = self.objective
@@ -126,28 +140,52 @@ class BatchedStack:
         weights = {k: (coef @ s).reshape(K, *self.origin[k].shape) for k, s in self.stacks.items()}
         total = None
         with torch.no_grad():
-            for (stack, shape), (_, t), n in zip(self.terms, obj.batches, obj.sizes):
+            for (stack, shape), (_, t), n, fns in zip(self.terms, obj.batches, obj.sizes, self.value_fns):
                 F = stack.shape[1] // n
                 step = n if not self.sliceable else max(1, SLICE_BYTES // (K * F * stack.element_size()))
                 for i in range(0, n, step):
                     j = min(n, i + step)
-                    h = (coef @ stack[:, i * F:j * F]).reshape(K, j - i, *shape)
-                    for name, mod, kind in self.steps:
-                        h = self._step(h, name, mod, kind, weights)
-                    vals = self._values(h, t[i:j]) * (j - i)
+                    h = self._first_layer(coef, stack[:, i * F:j * F]).view(K, j - i, *shape)
+                    for index, (name, mod, kind) in enumerate(self.steps):
+                        h = self._step(h, name, mod, kind, weights, index)
+                    vals = self._values(h, t[i:j], fns)
                     total = vals if total is None else total + vals
         return (total / obj.n).cpu().numpy()
+
+    def _first_layer(self, coef, stack):
+        """(K, M) first-layer outputs: ``coef @ stack``, on the CPU as one GEMM per FIRST_ROWS
+        points (MKL's GEMM with an inner dimension of 2-3 slows down with more rows: 4x
+        the time per value for 64 rows of 4096)."""
+        import torch
+
+        out = self._buffer("first", len(coef), stack.shape[1])
+        if out.device.type != "cpu":
+            return torch.mm(coef, stack, out=out)
+        for r in range(0, len(coef), FIRST_ROWS):
+            torch.mm(coef[r:r + FIRST_ROWS], stack, out=out[r:r + FIRST_ROWS])
+        return out
+
+    def _buffer(self, key, *shape):
+        """A tensor of ``shape`` reused by every chunk for the intermediate ``key`` (contents
+        undefined): the same memory stays mapped and in cache."""
+        import torch
+
+        numel = math.prod(shape)
+        buf = self._buffers.get(key)
+        if buf is None or buf.numel() < numel:
+            buf = self._buffers[key] = torch.empty(numel, dtype=self.dtype, device=self.device)
+        return buf[:numel].view(shape)
 
     def _param(self, name, attr, weights):
         key = f"{name}.{attr}"
         return weights[key] if key in weights else self.origin.get(key)
 
-    def _step(self, h, name, mod, kind, weights):
+    def _step(self, h, name, mod, kind, weights, index):
         import torch
 
         K, N = h.shape[:2]
         if kind == "elementwise":
-            if type(mod) is torch.nn.ReLU:  # h is always a fresh intermediate here: no allocation
+            if type(mod) is torch.nn.ReLU:  # h is always this evaluator's own intermediate: in place
                 return h.relu_()
             return mod(h)
         if kind == "block_max":  # the fused first max pool: windows laid out as dim 2
@@ -162,30 +200,32 @@ class BatchedStack:
             return out.reshape(K, N, *out.shape[1:])
         w, b = self._param(name, "weight", weights), self._param(name, "bias", weights)
         if isinstance(mod, torch.nn.Linear):
-            return _linear(h, w, b)
+            buf = self._buffer(index, K, mod.out_features, math.prod(h.shape[1:-1])) if w.dim() == 3 else None
+            return _linear(h, w, b, buf)
         if isinstance(mod, torch.nn.LayerNorm):
             return _layer_norm(h, mod, w, b)
         if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
             return _batch_norm(h, mod, w, b)
         return _conv(h, mod, w, b)
 
-    def _values(self, out, t):
-        """(K, 1 + n_metrics) float64: the loss and metrics of every point's outputs."""
+    def _values(self, out, t, fns):
+        """(K, 1 + n_metrics) float64: the loss and metrics of every point's outputs, summed over
+        the samples of ``t``."""
         import torch
 
-        obj = self.objective
-        fns = [(self.loss, obj.loss_fn), *zip(self.metrics, obj.metrics.values())]
         cols = []
         for batched, fn in fns:
             col = batched(out, t) if batched is not None else None
             if col is None:  # not batchable for these shapes: one call per point
                 col = torch.stack([torch.as_tensor(fn(out[k], t)).reshape(()) for k in range(out.shape[0])])
+                col = col * len(t)
             cols.append(col.to(torch.float64))
         return torch.stack(cols, dim=1)
 
 
-def _linear(h, w, b):
-    """(K, N, ..., out): computed as W h^T (K, out, M) and returned as its transposed view."""
+def _linear(h, w, b, buf):
+    """(K, N, ..., out): computed as W h^T (K, out, M) into ``buf`` and returned as its
+    transposed view."""
     import torch
 
     K = h.shape[0]
@@ -197,9 +237,9 @@ def _linear(h, w, b):
             out = out + (b.unsqueeze(1) if b.dim() == 2 else b)
         return out.reshape(K, *mid, -1)
     if b is None:
-        out = torch.bmm(w, h3.transpose(1, 2))
+        out = torch.bmm(w, h3.transpose(1, 2), out=buf)
     else:
-        out = torch.baddbmm(b.reshape(-1, w.shape[1], 1), w, h3.transpose(1, 2))
+        out = torch.baddbmm(b.reshape(-1, w.shape[1], 1), w, h3.transpose(1, 2), out=buf)
     return out.transpose(1, 2).reshape(K, *mid, w.shape[1])
 
 
@@ -328,8 +368,10 @@ def _batch_norm(h, mod, w, b):
 
 
 def _batched_loss(fn):
-    """A function (K, N, ...) outputs, targets -> (K,) losses for the losses known to be a mean
-    over samples, else None (then the loss is called once per point)."""
+    """For the losses known to be a mean over samples: a function of a batch's targets that
+    returns a function (K, N, ...) outputs, targets (a slice of them) -> (K,) sums over the
+    samples, or None when the targets do not fit it; None for any other loss (then the loss is
+    called once per point). The targets are checked once per batch, not once per chunk."""
     import torch
     import torch.nn.functional as F
 
@@ -339,23 +381,33 @@ def _batched_loss(fn):
         ignore = getattr(fn, "ignore_index", -100)
 
         def cross_entropy(out, t):
-            if out.dim() != 3 or t.dim() != 1 or t.dtype != torch.long or bool((t == ignore).any()):
+            """The same values as F.cross_entropy (log_softmax, then the target's entry) in 3/4
+            of its time: its NLL half is slower than a gather for (K, classes, N) inputs."""
+            if out.dim() != 3:
                 return None
             K, N = out.shape[:2]
-            return F.cross_entropy(out.transpose(1, 2), t.expand(K, N), reduction="none").mean(1)
+            logp = F.log_softmax(out.transpose(1, 2), dim=1)
+            return -logp.gather(1, t.view(1, 1, N).expand(K, 1, N)).view(K, N).sum(1)
 
-        return cross_entropy
+        def bind(t):
+            ok = isinstance(t, torch.Tensor) and t.dim() == 1 and t.dtype == torch.long and not bool((t == ignore).any())
+            return cross_entropy if ok else None
+
+        return bind
     if fn is F.mse_loss or (type(fn) is torch.nn.MSELoss and fn.reduction == "mean"):
         def mse(out, t):
-            if tuple(out.shape[1:]) != tuple(t.shape) or not t.is_floating_point():
+            if tuple(out.shape[1:]) != tuple(t.shape):
                 return None
-            return (out - t).square().flatten(1).mean(1)
+            return (out - t).square().flatten(1).mean(1) * len(t)
 
-        return mse
+        return lambda t: mse if isinstance(t, torch.Tensor) and t.is_floating_point() else None
     return None
 
 
 def _batched_metric(fn):
+    """Like _batched_loss, for the built-in accuracy."""
+    import torch
+
     from .grid import accuracy
 
     if fn is not accuracy:
@@ -364,6 +416,6 @@ def _batched_metric(fn):
     def batched_accuracy(out, t):
         if tuple(out.shape[1:-1]) != tuple(t.shape):
             return None
-        return (out.argmax(dim=-1) == t).float().flatten(1).mean(1)
+        return (out.argmax(dim=-1) == t).float().flatten(1).mean(1) * len(t)
 
-    return batched_accuracy
+    return lambda t: batched_accuracy if isinstance(t, torch.Tensor) else None

@@ -163,3 +163,40 @@ def test_a_failing_batched_run_falls_back_to_single_points(mlp_problem, monkeypa
     assert res.meta["batched"] is False and "no kernel" in res.meta["batched_fallback"]
     np.testing.assert_allclose(res.loss, naive(model, dirs, res, batches, torch.nn.functional.cross_entropy),
                                atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("slice_bytes", [None, 2048])
+def test_reused_buffers_row_blocks_and_uneven_chunks_equal_the_naive_loop(slice_bytes, monkeypatch):
+    """Chunks of 11, 11 and 8 points and batches of 40 and 25 samples share the buffers of the
+    first layer and of both moving Linear layers; the first layer runs in blocks of 3 points."""
+    torch.manual_seed(7)
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(5, 9), nn.ReLU(), nn.Linear(9, 7), nn.ReLU(), nn.Linear(7, 4)).eval()
+    X = torch.randn(65, 5)
+    y = torch.randint(0, 4, (65,))
+    batches = [(X[:40], y[:40]), (X[40:], y[40:])]
+    monkeypatch.setattr(BT, "FIRST_ROWS", 3)
+    if slice_bytes:
+        monkeypatch.setattr(BT, "SLICE_BYTES", slice_bytes)  # a few samples per slice
+    obj = Objective(model, batches, torch.nn.functional.cross_entropy, metrics=["accuracy"])
+    dirs = random_directions(model, seed=8, ignore=[])
+    res = compute_landscape(obj, dirs, grid=(6, 5), span=1.5, chunk=11)
+    assert res.meta["batched"] is True
+    ce = torch.nn.functional.cross_entropy
+    np.testing.assert_allclose(res.loss, naive(model, dirs, res, batches, ce), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(res.metrics["accuracy"], naive(model, dirs, res, batches, acc), atol=1e-6)
+
+
+def test_cross_entropy_with_ignored_targets_is_called_per_point(mlp_problem):
+    """Targets holding ignore_index do not fit the batched cross-entropy (checked once per batch):
+    that batch's loss runs once per point, the other batch stays batched; both equal the loop."""
+    model, batches, _, _ = mlp_problem
+    (x0, t0), (x1, t1) = batches
+    t1 = t1.clone()
+    t1[::5] = 2
+    loss = torch.nn.CrossEntropyLoss(ignore_index=2)
+    obj = Objective(model, [(x0, t0.clamp(max=1)), (x1, t1)], loss)
+    dirs = random_directions(model, seed=9)
+    res = compute_landscape(obj, dirs, grid=(5, 4), span=1.0, chunk=6)
+    assert res.meta["batched"] is True
+    np.testing.assert_allclose(res.loss, naive(model, dirs, res, obj.batches, loss), atol=1e-5, rtol=0)
