@@ -44,6 +44,8 @@ CHUNK_BYTES = 8 * 2**20
 MIN_CHUNK, MAX_CHUNK = 16, 64
 #: Points per GEMM of the first layer's terms on the CPU (see BatchedStack._first_layer).
 FIRST_ROWS = 8
+#: Below this many flops per call a moving Linear stays one batched GEMM (see _onednn_pays).
+ONEDNN_MIN_FLOPS = 10_000_000
 
 
 def _module_types():
@@ -102,6 +104,12 @@ class BatchedStack:
 
         self.objective = objective
         self.steps, self.terms = _fuse_first_max_pool(steps, terms)
+        # one value per feature (a Linear first layer): store the terms feature-major, (F, N) per
+        # point, so that the next Linear gets the K points' h^T as one contiguous (K*F, N) block
+        self.feature_major = all(len(shape) == 1 for _, shape in self.terms)
+        if self.feature_major:
+            self.terms = [(s.view(len(s), -1, shape[0]).transpose(1, 2).reshape(len(s), -1), shape)
+                          for s, shape in self.terms]
         dirs = [d1] if d2 is None else [d1, d2]
         # per moving parameter: (1 + dims, numel) = [origin; d1; d2], combined per chunk by one GEMM
         self.stacks = {k: torch.stack([origin[k], *(d[k] for d in dirs)]).reshape(1 + len(dirs), -1)
@@ -145,7 +153,11 @@ class BatchedStack:
                 step = n if not self.sliceable else max(1, SLICE_BYTES // (K * F * stack.element_size()))
                 for i in range(0, n, step):
                     j = min(n, i + step)
-                    h = self._first_layer(coef, stack[:, i * F:j * F]).view(K, j - i, *shape)
+                    if not self.feature_major:
+                        h = self._first_layer(coef, stack[:, i * F:j * F]).view(K, j - i, *shape)
+                    else:  # (K, F, N) in memory, seen as (K, N, F)
+                        part = stack if j - i == n else stack.view(len(stack), F, n)[:, :, i:j].reshape(len(stack), -1)
+                        h = self._first_layer(coef, part).view(K, F, j - i).transpose(1, 2)
                     for index, (name, mod, kind) in enumerate(self.steps):
                         h = self._step(h, name, mod, kind, weights, index)
                     vals = self._values(h, t[i:j], fns)
@@ -236,11 +248,30 @@ def _linear(h, w, b, buf):
         if b is not None:
             out = out + (b.unsqueeze(1) if b.dim() == 2 else b)
         return out.reshape(K, *mid, -1)
-    if b is None:
+    if _onednn_pays(h3, w):
+        x = h3.transpose(1, 2).reshape(1, -1, 1, h3.shape[1])  # a view: (K*in, M) is contiguous
+        bias = None if b is None else b.expand(K, w.shape[1]).reshape(-1)
+        out = torch.mkldnn_convolution(x, w.reshape(-1, w.shape[2], 1, 1), bias, [0, 0], [1, 1], [1, 1], K)
+        out = out.view(K, w.shape[1], -1)
+    elif b is None:
         out = torch.bmm(w, h3.transpose(1, 2), out=buf)
     else:
         out = torch.baddbmm(b.reshape(-1, w.shape[1], 1), w, h3.transpose(1, 2), out=buf)
     return out.transpose(1, 2).reshape(K, *mid, w.shape[1])
+
+
+def _onednn_pays(h3, w) -> bool:
+    """Whether the K products W h^T run faster as one oneDNN grouped 1x1 convolution (AVX-512
+    kernels where MKL's batched GEMM may use AVX2, e.g. on AMD CPUs): on the CPU, for h^T
+    contiguous and at least ONEDNN_MIN_FLOPS per call; not for tensors above SLICE_BYTES,
+    where it fell behind (bench/bench_landscape_grid.py)."""
+    import torch
+
+    K, M, n_in = h3.shape
+    n_out = w.shape[1]
+    return (h3.device.type == "cpu" and h3.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+            and h3.transpose(1, 2).is_contiguous() and 2 * K * M * n_in * n_out >= ONEDNN_MIN_FLOPS
+            and 4 * K * M * max(n_in, n_out) <= SLICE_BYTES)
 
 
 def _monotone(mod) -> bool:

@@ -165,17 +165,26 @@ def test_a_failing_batched_run_falls_back_to_single_points(mlp_problem, monkeypa
                                atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("onednn", [False, True])
 @pytest.mark.parametrize("slice_bytes", [None, 2048])
-def test_reused_buffers_row_blocks_and_uneven_chunks_equal_the_naive_loop(slice_bytes, monkeypatch):
+def test_reused_buffers_row_blocks_and_uneven_chunks_equal_the_naive_loop(slice_bytes, onednn, monkeypatch):
     """Chunks of 11, 11 and 8 points and batches of 40 and 25 samples share the buffers of the
-    first layer and of both moving Linear layers; the first layer runs in blocks of 3 points."""
+    first layer (feature-major) and of both moving Linear layers (one without a bias); the first
+    layer runs in blocks of 3 points; the Linears as batched GEMMs or oneDNN grouped convolutions."""
     torch.manual_seed(7)
     nn = torch.nn
-    model = nn.Sequential(nn.Linear(5, 9), nn.ReLU(), nn.Linear(9, 7), nn.ReLU(), nn.Linear(7, 4)).eval()
+    model = nn.Sequential(nn.Linear(5, 9), nn.ReLU(), nn.Linear(9, 7, bias=False), nn.ReLU(), nn.Linear(7, 4)).eval()
     X = torch.randn(65, 5)
     y = torch.randint(0, 4, (65,))
     batches = [(X[:40], y[:40]), (X[40:], y[40:])]
     monkeypatch.setattr(BT, "FIRST_ROWS", 3)
+    calls = []
+    if onednn:
+        monkeypatch.setattr(BT, "ONEDNN_MIN_FLOPS", 0)
+        conv = torch.mkldnn_convolution
+        monkeypatch.setattr(torch, "mkldnn_convolution", lambda *a: calls.append(1) or conv(*a))
+    else:
+        monkeypatch.setattr(BT, "ONEDNN_MIN_FLOPS", float("inf"))
     if slice_bytes:
         monkeypatch.setattr(BT, "SLICE_BYTES", slice_bytes)  # a few samples per slice
     obj = Objective(model, batches, torch.nn.functional.cross_entropy, metrics=["accuracy"])
@@ -185,6 +194,7 @@ def test_reused_buffers_row_blocks_and_uneven_chunks_equal_the_naive_loop(slice_
     ce = torch.nn.functional.cross_entropy
     np.testing.assert_allclose(res.loss, naive(model, dirs, res, batches, ce), atol=1e-5, rtol=0)
     np.testing.assert_allclose(res.metrics["accuracy"], naive(model, dirs, res, batches, acc), atol=1e-6)
+    assert bool(calls) == (onednn and torch.backends.mkldnn.is_available())
 
 
 def test_cross_entropy_with_ignored_targets_is_called_per_point(mlp_problem):
