@@ -264,7 +264,7 @@ def _onednn_pays(h3, w) -> bool:
     """Whether the K products W h^T run faster as one oneDNN grouped 1x1 convolution (AVX-512
     kernels where MKL's batched GEMM may use AVX2, e.g. on AMD CPUs): on the CPU, for h^T
     contiguous and at least ONEDNN_MIN_FLOPS per call; not for tensors above SLICE_BYTES,
-    where it fell behind (bench/bench_landscape_grid.py)."""
+    where it fell behind (measured on a 2-core AMD EPYC; BENCHMARKS.md, "Loss landscapes")."""
     import torch
 
     K, M, n_in = h3.shape
