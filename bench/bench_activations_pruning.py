@@ -61,8 +61,10 @@ def main():
     for other_acc, other_asr in ((hooked.clean_accuracy, hooked.attack_success_rate), (acc, asr)):
         assert np.array_equal(fast.clean_accuracy, other_acc) and np.array_equal(fast.attack_success_rate, other_asr)
     n = len(order) + 1
-    print(f"pruning curve, {n} steps x ({len(x)} clean + {int((y != trig.target).sum())} triggered images), "
-          f"1 thread, best of 3")
+    print(
+        f"pruning curve, {n} steps x ({len(x)} clean + {int((y != trig.target).sum())} triggered images), "
+        f"1 thread, best of 3"
+    )
     print(f"  prefix reuse (hubscape default): {t_prefix:7.3f} s")
     print(f"  ChannelMask hook, full forward:  {t_hook:7.3f} s   ratio {t_hook / t_prefix:5.1f}x")
     print(f"  deepcopy + zeroed weights:       {t_copy:7.3f} s   ratio {t_copy / t_prefix:5.1f}x")

@@ -20,19 +20,28 @@ from pathlib import Path
 
 import numpy as np
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--enable-unsafe-webgpu", "--use-angle=gl-egl",
-         "--ignore-gpu-blocklist"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-unsafe-webgpu",
+    "--use-angle=gl-egl",
+    "--ignore-gpu-blocklist",
+]
 
 
 def heavy_scene(path: Path, n: int = 708, points: int = 100_000) -> tuple[int, int]:
     """A height-field surface of (n-1)^2 * 2 ~ 1M triangles and a cloud of 100k points."""
-    from hubscape.analytics.bundle import write_bundle
+    from hubscape.core.bundle import write_bundle
     from hubscape.viewer.scene.themes import get_theme
 
     x = np.linspace(-5, 5, n, dtype=np.float32)
     gx, gz = np.meshgrid(x, x)
-    gy = (1.5 + np.sin(gx) * np.cos(gz) + 0.05 * (gx ** 2 + gz ** 2)).astype(np.float32)
+    gy = (1.5 + np.sin(gx) * np.cos(gz) + 0.05 * (gx**2 + gz**2)).astype(np.float32)
     pos = np.stack([gx, gy, gz], -1).reshape(-1, 3)
     dy_dx, dy_dz = np.gradient(gy, x, x, axis=(1, 0))
     nrm = np.stack([-dy_dx, np.ones_like(gy), -dy_dz], -1).reshape(-1, 3)
@@ -45,15 +54,30 @@ def heavy_scene(path: Path, n: int = 708, points: int = 100_000) -> tuple[int, i
     rng = np.random.default_rng(0)
     ppos = rng.uniform([-5, 0.2, -5], [5, 5, 5], (points, 3)).astype(np.float32)
     pcol = np.tile(np.array([1.0, 0.6, 0.0, 1.0], np.float32), (points, 1))
-    arrays = {"items/0/positions": pos, "items/0/normals": nrm.astype(np.float32), "items/0/indices": tris,
-              "items/0/colors": colors, "items/1/positions": ppos, "items/1/colors": pcol,
-              "items/1/sizes": np.full(points, 3.0, np.float32)}
-    meta = {"world": "landscape", "title": "benchmark: 1M triangles + 100k points", "theme": get_theme("tron").to_json(),
-            "theme_name": "tron", "camera": {"target": [0, 1.5, 0], "azimuth": 30, "elevation": 30, "distance": 16, "fov": 40},
-            "grid": {"size": 20, "spacing": 1, "y": 0}, "legend": None, "colorbar": None,
-            "bounds": [[-5, 0, -5], [5, 5, 5]],
-            "items": [{"kind": "mesh", "name": "surface", "pick": [], "wireframe": False, "opacity": 1.0, "emissive": 0.0},
-                      {"kind": "points", "name": "cloud", "pick": []}]}
+    arrays = {
+        "items/0/positions": pos,
+        "items/0/normals": nrm.astype(np.float32),
+        "items/0/indices": tris,
+        "items/0/colors": colors,
+        "items/1/positions": ppos,
+        "items/1/colors": pcol,
+        "items/1/sizes": np.full(points, 3.0, np.float32),
+    }
+    meta = {
+        "world": "landscape",
+        "title": "benchmark: 1M triangles + 100k points",
+        "theme": get_theme("tron").to_json(),
+        "theme_name": "tron",
+        "camera": {"target": [0, 1.5, 0], "azimuth": 30, "elevation": 30, "distance": 16, "fov": 40},
+        "grid": {"size": 20, "spacing": 1, "y": 0},
+        "legend": None,
+        "colorbar": None,
+        "bounds": [[-5, 0, -5], [5, 5, 5]],
+        "items": [
+            {"kind": "mesh", "name": "surface", "pick": [], "wireframe": False, "opacity": 1.0, "emissive": 0.0},
+            {"kind": "points", "name": "cloud", "pick": []},
+        ],
+    }
     write_bundle(path, "scene", arrays, meta)
     return len(tris), points
 
@@ -70,8 +94,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scene = Path(tmp) / "heavy.safetensors"
         ntri, npts = heavy_scene(scene)
-        proc = subprocess.Popen([sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0", str(scene)],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0", str(scene)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         url = proc.stdout.readline().split("serving ", 1)[1].split()[0]
         try:
             with sync_playwright() as p:
@@ -89,7 +117,9 @@ def main() -> int:
                     boot.append((time.perf_counter() - t0) * 1000)
                     page.close()
                 cold, ff, pb = first[0], statistics.median(first[1:]), statistics.median(boot)
-                print(f"first frame, demo:growth, server kernel, cold (server fits and builds): {cold:.0f} ms after navigation")
+                print(
+                    f"first frame, demo:growth, server kernel, cold (server fits and builds): {cold:.0f} ms after navigation"
+                )
                 print(f"first frame, demo:growth, server kernel, warm: {ff:.0f} ms (median of {args.repeats})")
                 print(f"Pyodide kernel boot (core + hubscape wheel, no numpy): {pb:.0f} ms")
                 print(f"ratio Pyodide boot / server-kernel first frame: {pb / ff:.1f}x")
@@ -106,8 +136,10 @@ def main() -> int:
                     adapter = page.evaluate("document.getElementById('renderer').title")
                     ms = page.evaluate(f"hubscape.measure({args.frames})")
                     times[renderer] = ms
-                    print(f"{renderer}: {ntri / 1e6:.2f}M triangles + {npts // 1000}k points at {w}x{h}: "
-                          f"{ms:.0f} ms/frame = {1000 / ms:.2f} fps (scene load to first frame {load:.1f} s; {adapter})")
+                    print(
+                        f"{renderer}: {ntri / 1e6:.2f}M triangles + {npts // 1000}k points at {w}x{h}: "
+                        f"{ms:.0f} ms/frame = {1000 / ms:.2f} fps (scene load to first frame {load:.1f} s; {adapter})"
+                    )
                     page.close()
                 print(f"ratio webgpu/webgl2 frame time: {times['webgpu'] / times['webgl2']:.1f}x")
                 browser.close()

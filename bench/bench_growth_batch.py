@@ -33,8 +33,11 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf-model-trees
 
 def real_shaped_series(n: int, seed: int):
     """``n`` series bootstrapped from the fittable real curves."""
-    templates = [s for s in (build_series(t) for t in read_children_csv(DATA))
-                 if s.t.size >= MIN_POINTS and s.n_events >= MIN_POINTS]
+    templates = [
+        s
+        for s in (build_series(t) for t in read_children_csv(DATA))
+        if s.t.size >= MIN_POINTS and s.n_events >= MIN_POINTS
+    ]
     rng = np.random.default_rng(seed)
     out = []
     while len(out) < n:
@@ -57,14 +60,19 @@ def main() -> None:
     args = parser.parse_args()
 
     templates, series = real_shaped_series(args.n, args.seed)
-    print(f"{len(series)} series bootstrapped from {len(templates)} fittable real curves "
-          f"({sum(s.t.size for s in series) / len(series):.1f} points, "
-          f"{sum(s.n_events for s in series) / len(series):.0f} children on average)")
+    print(
+        f"{len(series)} series bootstrapped from {len(templates)} fittable real curves "
+        f"({sum(s.t.size for s in series) / len(series):.1f} points, "
+        f"{sum(s.n_events for s in series) / len(series):.0f} children on average)"
+    )
 
     ts, counts, until = [s.t for s in series], [s.count for s in series], [s.observed_until for s in series]
     rng = np.random.default_rng(args.seed + 1)
-    idx = np.arange(len(series)) if args.lmfit_all else np.sort(
-        rng.choice(len(series), size=min(args.lmfit_subset, len(series)), replace=False))
+    idx = (
+        np.arange(len(series))
+        if args.lmfit_all
+        else np.sort(rng.choice(len(series), size=min(args.lmfit_subset, len(series)), replace=False))
+    )
     fit_batch(ts[:20], counts[:20], observed_until=until[:20])  # warm up imports and caches
     fit_lsq(series[0], profile=False)
     # interleave the two so that a busy machine slows both alike; keep the best of each
@@ -83,20 +91,29 @@ def main() -> None:
     rel = np.array([np.max(np.abs(batch.params[i] - refs[j].params) / np.abs(refs[j].params)) for j, i in both])
     ident_agree = np.mean([refs[j].identifiable == bool(batch.identifiable[i]) for j, i in enumerate(idx)])
 
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
-          f"numpy {np.__version__}")
-    print(f"batch  : {best * 1e3:8.1f} ms for {len(series)} series  = {batch_per * 1e6:8.1f} us/series "
-          f"(best of {args.repeat}; {batch.converged.mean():.1%} converged)")
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
+    print(
+        f"batch  : {best * 1e3:8.1f} ms for {len(series)} series  = {batch_per * 1e6:8.1f} us/series "
+        f"(best of {args.repeat}; {batch.converged.mean():.1%} converged)"
+    )
     how = "all series" if args.lmfit_all else f"random subset of {len(idx)}, extrapolated per series"
     how += f", best of {args.repeat}"
     print(f"lmfit  : {lmfit_time:8.2f} s  for {len(idx)} series  = {lmfit_per * 1e6:8.1f} us/series ({how})")
-    print(f"lmfit loop for {len(series)} series: {lmfit_per * len(series):.1f} s (estimated)" if not args.lmfit_all
-          else f"lmfit loop for {len(series)} series: {lmfit_time:.1f} s")
+    print(
+        f"lmfit loop for {len(series)} series: {lmfit_per * len(series):.1f} s (estimated)"
+        if not args.lmfit_all
+        else f"lmfit loop for {len(series)} series: {lmfit_time:.1f} s"
+    )
     print(f"speed-up: {lmfit_per / batch_per:.0f}x")
-    print(f"agreement: {len(both)} series identifiable in both; max relative parameter difference "
-          f"median {np.median(rel):.1e}, 99th pct {np.quantile(rel, 0.99):.1e}, max {rel.max():.1e}; "
-          f"{np.mean(rel <= AGREEMENT_RTOL):.1%} within {AGREEMENT_RTOL:g}; identifiable verdicts agree on "
-          f"{ident_agree:.1%}")
+    print(
+        f"agreement: {len(both)} series identifiable in both; max relative parameter difference "
+        f"median {np.median(rel):.1e}, 99th pct {np.quantile(rel, 0.99):.1e}, max {rel.max():.1e}; "
+        f"{np.mean(rel <= AGREEMENT_RTOL):.1%} within {AGREEMENT_RTOL:g}; identifiable verdicts agree on "
+        f"{ident_agree:.1%}"
+    )
 
 
 if __name__ == "__main__":

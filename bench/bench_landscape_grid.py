@@ -51,8 +51,14 @@ def models(samples=500):
     X, y = digits(samples)
     torch.manual_seed(0)
     mlp = trained(torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)), X, y)
-    cnn = torch.nn.Sequential(torch.nn.Unflatten(1, (1, 8, 8)), torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(),
-                              torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(8 * 3 * 3, 10))
+    cnn = torch.nn.Sequential(
+        torch.nn.Unflatten(1, (1, 8, 8)),
+        torch.nn.Conv2d(1, 8, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8 * 3 * 3, 10),
+    )
     return {"mlp": (mlp, X, y), "cnn": (trained(cnn, X, y), X, y)}
 
 
@@ -80,19 +86,29 @@ def bench(name, model, X, y, n, device, repeat):
     # loss-landscapes' grid: step |w| / distance / steps along unit directions, serpentine walk
     steps, distance = n - 1, 2.0
     step = float(torch.cat([p.detach().reshape(-1) for p in model.parameters()]).norm()) / distance / steps
-    nrm = {i: float(torch.sqrt(sum((v ** 2).sum() for v in d.values()))) for i, d in ((1, dirs.d1), (2, dirs.d2))}
-    unit = Directions(method="filter", origin=dirs.origin, d1={k: v / nrm[1] for k, v in dirs.d1.items()},
-                      d2={k: v / nrm[2] for k, v in dirs.d2.items()})
+    nrm = {i: float(torch.sqrt(sum((v**2).sum() for v in d.values()))) for i, d in ((1, dirs.d1), (2, dirs.d2))}
+    unit = Directions(
+        method="filter",
+        origin=dirs.origin,
+        d1={k: v / nrm[1] for k, v in dirs.d1.items()},
+        d2={k: v / nrm[2] for k, v in dirs.d2.items()},
+    )
     span = (-steps / 2 * step, steps / 2 * step)
     obj = Objective(model, [(X, y)], loss, device=device)
     npts = n * n
 
     runs = {}
-    for label, vec, cut, bat in (("default (batched)", None, None, None),
-                                 ("vmap + shortcut", True, True, False), ("per point + shortcut", False, True, False),
-                                 ("vmap", True, False, False), ("per point", False, False, False)):
-        runs[label] = best_of(lambda: compute_landscape(obj, unit, grid=(n, n), span=span, vectorize=vec,
-                                                        shortcut=cut, batched=bat), repeat)
+    for label, vec, cut, bat in (
+        ("default (batched)", None, None, None),
+        ("vmap + shortcut", True, True, False),
+        ("per point + shortcut", False, True, False),
+        ("vmap", True, False, False),
+        ("per point", False, False, False),
+    ):
+        runs[label] = best_of(
+            lambda: compute_landscape(obj, unit, grid=(n, n), span=span, vectorize=vec, shortcut=cut, batched=bat),
+            repeat,
+        )
     res = runs["default (batched)"][1]
     assert res.meta["batched"], "the default path should be the batched one for these models"
 
@@ -113,24 +129,28 @@ def bench(name, model, X, y, n, device, repeat):
     def theirs():
         loss_landscapes.main.rand_u_like = lambda ex: ModelParameters([unit.d1[k].clone() for k in unit.d1])
         loss_landscapes.main.orthogonal_to = lambda v: ModelParameters([unit.d2[k].clone() for k in unit.d2])
-        return loss_landscapes.random_plane(model, Loss(loss, X, y), distance=distance, steps=steps + 1,
-                                            normalization=None, deepcopy_model=True)
+        return loss_landscapes.random_plane(
+            model, Loss(loss, X, y), distance=distance, steps=steps + 1, normalization=None, deepcopy_model=True
+        )
 
     # random_plane(steps=n) walks n x n points; its grid is offset by one step on even columns,
     # so compare it on the n x n points it shares with ours only for the timing, not the values.
     t_ll, _ = best_of(theirs, repeat)
     diff = max(float(np.nanmax(np.abs(r.loss - naive_grid))) for _, r in runs.values())
-    print(f"{name} ({sum(p.numel() for p in model.parameters())} params, {len(X)} samples, {n}x{n} grid, "
-          f"{device}); CPU seconds, best of {repeat}:")
-    rows = [(f"hubscape {k}", t) for k, (t, _) in runs.items()] + [("naive loop", t_naive),
-                                                                     ("loss-landscapes", t_ll)]
+    print(
+        f"{name} ({sum(p.numel() for p in model.parameters())} params, {len(X)} samples, {n}x{n} grid, "
+        f"{device}); CPU seconds, best of {repeat}:"
+    )
+    rows = [(f"hubscape {k}", t) for k, (t, _) in runs.items()] + [("naive loop", t_naive), ("loss-landscapes", t_ll)]
     for label, t in rows:
         print(f"  {label:30s} {t:8.3f} s  {npts / t:9.1f} points/s")
     t_default = runs["default (batched)"][0]
     best_label, (t_best, _) = min(runs.items(), key=lambda kv: kv[1][0])
-    print(f"  hubscape default (batched): {t_naive / t_default:5.1f}x the naive loop, "
-          f"{t_ll / t_default:5.1f}x loss-landscapes; fastest ({best_label}): {t_naive / t_best:5.1f}x, "
-          f"{t_ll / t_best:5.1f}x; max |grid - naive| = {diff:.2e}")
+    print(
+        f"  hubscape default (batched): {t_naive / t_default:5.1f}x the naive loop, "
+        f"{t_ll / t_default:5.1f}x loss-landscapes; fastest ({best_label}): {t_naive / t_best:5.1f}x, "
+        f"{t_ll / t_best:5.1f}x; max |grid - naive| = {diff:.2e}"
+    )
 
 
 def main():
@@ -139,8 +159,12 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--samples", type=int, default=500, help="digits evaluated at every grid point")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: CPU times stay "
-                    "comparable on a shared machine)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: CPU times stay comparable on a shared machine)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -36,8 +36,13 @@ def hubscape_surface_scene(n: int, theme: str = "paper"):
     heights = 4.0 * (Z - Z.min()) / (Z.max() - Z.min())
     colors = apply_colormap(Z.ravel(), "viridis", float(Z.min()), float(Z.max()))
     mesh = mesh_of(xw, xw, heights, colors, values=Z.ravel(), name="surface")
-    return Scene(world="landscape", items=[mesh], theme=theme, grid=GridFloor(size=20, spacing=1),
-                 camera=Camera(target=[0, 1.5, 0], azimuth=35, elevation=30, distance=16, fov=40))
+    return Scene(
+        world="landscape",
+        items=[mesh],
+        theme=theme,
+        grid=GridFloor(size=20, spacing=1),
+        camera=Camera(target=[0, 1.5, 0], azimuth=35, elevation=30, distance=16, fov=40),
+    )
 
 
 class Timer:
@@ -139,8 +144,10 @@ def main() -> None:
     print(f"  matplotlib plot_surface:    {mpl_s.wall:8.3f} s {mpl_s.cpu:8.3f} s  ({mpl_bytes / 1e6:.2f} MB)")
     print(f"  speed-up: {mpl_s.wall / hub_s.wall:.1f}x wall, {mpl_s.cpu / hub_s.cpu:.1f}x cpu")
     per_frame, triangles = time_per_frame(big_n, frame_size, frames)
-    print(f"{triangles / 1e6:.2f}M triangles at {frame_size[0]}x{frame_size[1]}, tron theme with bloom: "
-          f"{per_frame * 1000:.0f} ms per frame ({frames} frames)")
+    print(
+        f"{triangles / 1e6:.2f}M triangles at {frame_size[0]}x{frame_size[1]}, tron theme with bloom: "
+        f"{per_frame * 1000:.0f} ms per frame ({frames} frames)"
+    )
 
 
 if __name__ == "__main__":

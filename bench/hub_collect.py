@@ -4,7 +4,7 @@ The obvious alternative (what the April-2025 crawl behind ../shared/data did) li
 children's ids and then asks ``HfApi.model_info`` for each child's creation date. hubscape asks
 the listing itself for ``createdAt`` (``expand``), so a tree costs one request per page; an
 incremental refresh costs one page. Both run here against the same local fake Hub
-(tests/growth/fake_hub.py) serving the 1,822 real fine-tunes of the shared CSV as the children
+(tests/analytics/growth/fake_hub.py) serving the 1,822 real fine-tunes of the shared CSV as the children
 of one base model, 100 per page. The request ratio is what matters on the real Hub, where each
 request costs ~0.1-0.3 s; the local time ratio understates it (no network latency).
 
@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from huggingface_hub import HfApi
@@ -40,10 +40,15 @@ def load_fake_hub():
 
 
 def hub_item(row: dict) -> dict:
-    item = {"_id": row["child_model"], "id": row["child_model"], "downloads": 0, "likes": 0,
-            "baseModels": {"relation": "finetune", "models": [{"id": BASE}]}}
+    item = {
+        "_id": row["child_model"],
+        "id": row["child_model"],
+        "downloads": 0,
+        "likes": 0,
+        "baseModels": {"relation": "finetune", "models": [{"id": BASE}]},
+    }
     if row["child_created_at"]:
-        created = datetime.fromisoformat(row["child_created_at"]).astimezone(timezone.utc)
+        created = datetime.fromisoformat(row["child_created_at"]).astimezone(UTC)
         item["createdAt"] = created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return item
 
@@ -77,7 +82,7 @@ def main() -> int:
     n = len(items)
     try:
         with tempfile.TemporaryDirectory() as cache:
-            t0 = datetime(2025, 4, 26, tzinfo=timezone.utc)
+            t0 = datetime(2025, 4, 26, tzinfo=UTC)
             clock = iter([t0, t0 + timedelta(days=7)])
             collector = TreeCollector(api=api, cache_dir=cache, now=lambda: next(clock))
 
@@ -91,8 +96,15 @@ def main() -> int:
             r_per_child = len(hub.requests)
             assert dated == sum(c.created_at is not None for c in tree.children)
 
-            new = [{"_id": f"new{i}", "id": f"hubscape-bench/new-{i}", "createdAt": f"2025-05-01T00:00:{i:02d}.000Z",
-                    "baseModels": {"relation": "finetune", "models": [{"id": BASE}]}} for i in range(20)]
+            new = [
+                {
+                    "_id": f"new{i}",
+                    "id": f"hubscape-bench/new-{i}",
+                    "createdAt": f"2025-05-01T00:00:{i:02d}.000Z",
+                    "baseModels": {"relation": "finetune", "models": [{"id": BASE}]},
+                }
+                for i in range(20)
+            ]
             hub.listings[("finetune", BASE)].extend(new)
             hub.requests.clear()
             refreshed, t_refresh = timed(lambda: collector.collect(BASE, relations=("finetune",), refresh=True))
@@ -105,8 +117,12 @@ def main() -> int:
     print(f"  one listing (hubscape)     {r_listing:5d} requests  {t_listing:7.3f} s")
     print(f"  model_info per child       {r_per_child:5d} requests  {t_per_child:7.3f} s")
     print(f"  incremental refresh (+20)  {r_refresh:5d} requests  {t_refresh:7.3f} s")
-    print(f"ratio per-child / listing: {r_per_child / r_listing:.0f}x fewer requests, {t_per_child / t_listing:.1f}x faster locally")
-    print(f"ratio full listing / incremental refresh: {r_listing / r_refresh:.0f}x fewer requests, {t_listing / t_refresh:.1f}x faster locally")
+    print(
+        f"ratio per-child / listing: {r_per_child / r_listing:.0f}x fewer requests, {t_per_child / t_listing:.1f}x faster locally"
+    )
+    print(
+        f"ratio full listing / incremental refresh: {r_listing / r_refresh:.0f}x fewer requests, {t_listing / t_refresh:.1f}x faster locally"
+    )
     return 0
 
 

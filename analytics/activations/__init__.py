@@ -26,7 +26,21 @@ from .pruning import ChannelMask, PruningCurve, default_layer, pruning_curve, ra
 from .trigger import PatchTrigger
 
 __all__ = [
-    "ActivationRecorder", "ActivationResult", "ChannelMask", "GradCam", "LayerStats", "PatchTrigger",
-    "PruningCurve", "analyze_images", "capture", "channel_norms", "default_layer", "grad_cam",
-    "pruning_curve", "rank_channels", "read_activations", "resolve_layers", "write_activations",
+    "ActivationRecorder",
+    "ActivationResult",
+    "ChannelMask",
+    "GradCam",
+    "LayerStats",
+    "PatchTrigger",
+    "PruningCurve",
+    "analyze_images",
+    "capture",
+    "channel_norms",
+    "default_layer",
+    "grad_cam",
+    "pruning_curve",
+    "rank_channels",
+    "read_activations",
+    "resolve_layers",
+    "write_activations",
 ]

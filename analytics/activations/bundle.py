@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..bundle import read_bundle, write_bundle
-from ..errors import BundleError
+from hubscape.core.bundle import read_bundle, write_bundle
+from hubscape.core.errors import BundleError
+
 from .capture import NORMS, LayerStats
 from .pruning import PruningCurve
 
@@ -25,8 +26,8 @@ from .pruning import PruningCurve
 class GradCam:
     """Grad-CAM maps of one condition and the inputs they belong to."""
 
-    maps: np.ndarray     # (N, H, W) in [0, 1]
-    inputs: np.ndarray   # (N, H, W) or (N, H, W, 3)
+    maps: np.ndarray  # (N, H, W) in [0, 1]
+    inputs: np.ndarray  # (N, H, W) or (N, H, W, 3)
 
 
 @dataclass
@@ -60,17 +61,23 @@ def to_bundle(result: ActivationResult) -> tuple[dict[str, np.ndarray], dict[str
     """(arrays, meta) of an activations bundle."""
     arrays: dict[str, np.ndarray] = {}
     layer_meta = []
-    for l, name in enumerate(result.layer_names):
+    for li, name in enumerate(result.layer_names):
         first = result.layers[result.conditions[0]][name]
-        layer_meta.append({"name": name, "type": first.kind, "shape": list(first.shape),
-                           "channels": int(first.samples["linf"].shape[1])})
+        layer_meta.append(
+            {
+                "name": name,
+                "type": first.kind,
+                "shape": list(first.shape),
+                "channels": int(first.samples["linf"].shape[1]),
+            }
+        )
         for cond in result.conditions:
             stats = result.layers[cond][name]
             for norm in NORMS:
-                arrays[f"layers/{l}/{cond}/{norm}"] = stats.batch(norm)
-                arrays[f"layers/{l}/{cond}/{norm}_samples"] = stats.samples[norm]
+                arrays[f"layers/{li}/{cond}/{norm}"] = stats.batch(norm)
+                arrays[f"layers/{li}/{cond}/{norm}_samples"] = stats.samples[norm]
             if stats.mean_map is not None:
-                arrays[f"layers/{l}/{cond}/mean_map"] = stats.mean_map
+                arrays[f"layers/{li}/{cond}/mean_map"] = stats.mean_map
     for cond, cam in result.gradcam.items():
         arrays[f"gradcam/{cond}/maps"] = cam.maps
         arrays[f"gradcam/{cond}/inputs"] = cam.inputs
@@ -83,16 +90,25 @@ def to_bundle(result: ActivationResult) -> tuple[dict[str, np.ndarray], dict[str
         arrays[f"{base}/scores"] = curve.scores
     pruning_meta = None
     if result.pruning:
-        pruning_meta = {"layer": result.pruning[0].layer, "methods": [c.method for c in result.pruning],
-                        "rank_by": {c.method: c.rank_by for c in result.pruning}}
-    meta = {"model": result.model, "conditions": result.conditions, "layers": layer_meta,
-            "trigger": result.trigger, "gradcam": result.gradcam_info if result.gradcam else None,
-            "pruning": pruning_meta, "summary": result.summary, "data": result.data}
+        pruning_meta = {
+            "layer": result.pruning[0].layer,
+            "methods": [c.method for c in result.pruning],
+            "rank_by": {c.method: c.rank_by for c in result.pruning},
+        }
+    meta = {
+        "model": result.model,
+        "conditions": result.conditions,
+        "layers": layer_meta,
+        "trigger": result.trigger,
+        "gradcam": result.gradcam_info if result.gradcam else None,
+        "pruning": pruning_meta,
+        "summary": result.summary,
+        "data": result.data,
+    }
     return arrays, meta
 
 
-def write_activations(path: str | Path, result: ActivationResult,
-                      provenance: dict[str, Any] | None = None) -> Path:
+def write_activations(path: str | Path, result: ActivationResult, provenance: dict[str, Any] | None = None) -> Path:
     """Write ``result`` atomically as an activations bundle."""
     arrays, meta = to_bundle(result)
     return write_bundle(path, "activations", arrays, meta, provenance)
@@ -106,25 +122,47 @@ def read_activations(path: str | Path) -> ActivationResult:
         layers: dict[str, dict[str, LayerStats]] = {}
         for cond in meta["conditions"]:
             layers[cond] = {}
-            for l, info in enumerate(meta["layers"]):
-                key = f"layers/{l}/{cond}"
+            for li, info in enumerate(meta["layers"]):
+                key = f"layers/{li}/{cond}"
                 samples = {n: arrays[f"{key}/{n}_samples"] for n in NORMS}
                 layers[cond][info["name"]] = LayerStats(
-                    name=info["name"], kind=info["type"], shape=list(info["shape"]), samples=samples,
-                    mean_map=arrays.get(f"{key}/mean_map"))
-        gradcam = {c: GradCam(arrays[f"gradcam/{c}/maps"], arrays[f"gradcam/{c}/inputs"])
-                   for c in ((meta.get("gradcam") or {}).get("conditions") or [])}
+                    name=info["name"],
+                    kind=info["type"],
+                    shape=list(info["shape"]),
+                    samples=samples,
+                    mean_map=arrays.get(f"{key}/mean_map"),
+                )
+        gradcam = {
+            c: GradCam(arrays[f"gradcam/{c}/maps"], arrays[f"gradcam/{c}/inputs"])
+            for c in ((meta.get("gradcam") or {}).get("conditions") or [])
+        }
         pruning = []
         pmeta = meta.get("pruning") or {}
         for method in pmeta.get("methods", []):
             base = f"pruning/{method}"
-            pruning.append(PruningCurve(
-                method=method, rank_by=(pmeta.get("rank_by") or {}).get(method, ""), layer=pmeta["layer"],
-                order=arrays[f"{base}/order"], scores=arrays.get(f"{base}/scores", np.zeros(0)),
-                pruned=arrays[f"{base}/pruned"], clean_accuracy=arrays[f"{base}/clean_accuracy"],
-                attack_success_rate=arrays[f"{base}/attack_success_rate"]))
+            pruning.append(
+                PruningCurve(
+                    method=method,
+                    rank_by=(pmeta.get("rank_by") or {}).get(method, ""),
+                    layer=pmeta["layer"],
+                    order=arrays[f"{base}/order"],
+                    scores=arrays.get(f"{base}/scores", np.zeros(0)),
+                    pruned=arrays[f"{base}/pruned"],
+                    clean_accuracy=arrays[f"{base}/clean_accuracy"],
+                    attack_success_rate=arrays[f"{base}/attack_success_rate"],
+                )
+            )
     except KeyError as exc:
-        raise BundleError(f"{path}: activations bundle lacks {exc.args[0]!r}; it may be from another hubscape version") from None
-    return ActivationResult(model=meta.get("model") or {}, layers=layers, trigger=meta.get("trigger"),
-                            gradcam=gradcam, gradcam_info=meta.get("gradcam"), pruning=pruning,
-                            summary=meta.get("summary") or {}, data=meta.get("data") or {})
+        raise BundleError(
+            f"{path}: activations bundle lacks {exc.args[0]!r}; it may be from another hubscape version"
+        ) from None
+    return ActivationResult(
+        model=meta.get("model") or {},
+        layers=layers,
+        trigger=meta.get("trigger"),
+        gradcam=gradcam,
+        gradcam_info=meta.get("gradcam"),
+        pruning=pruning,
+        summary=meta.get("summary") or {},
+        data=meta.get("data") or {},
+    )

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
 
 NORMS = ("l1", "l2", "linf")
 
@@ -39,10 +40,10 @@ class LayerStats:
     """The activations of one layer under one condition, reduced per sample and channel."""
 
     name: str
-    kind: str                       # "conv" | "transformer" | "dense"
-    shape: list[int]                # per-sample output shape: [C, H, W], [T, D] or [C]
+    kind: str  # "conv" | "transformer" | "dense"
+    shape: list[int]  # per-sample output shape: [C, H, W], [T, D] or [C]
     samples: dict[str, np.ndarray]  # norm -> (N, C)
-    mean_map: np.ndarray | None     # (C, H, W) or (T, D); NaN at token positions no sample has
+    mean_map: np.ndarray | None  # (C, H, W) or (T, D); NaN at token positions no sample has
 
     @property
     def l1(self) -> np.ndarray:
@@ -94,7 +95,7 @@ def resolve_layers(model, patterns: Sequence[str]) -> list[str]:
     return sorted(chosen, key=order.__getitem__)
 
 
-def _glob_regex(pattern: str) -> "re.Pattern":
+def _glob_regex(pattern: str) -> re.Pattern:
     """A glob over dotted module names: ``*`` stays within one name part, ``**`` crosses dots."""
     parts = re.split(r"(\*\*|\*)", pattern)
     out = []
@@ -104,7 +105,7 @@ def _glob_regex(pattern: str) -> "re.Pattern":
         elif part == "*":
             out.append("[^.]*")
         else:
-            out.append(fnmatch.translate(part)[4:-3])   # '(?s:' ... ')\\Z' stripped: ?, [..] kept
+            out.append(fnmatch.translate(part)[4:-3])  # '(?s:' ... ')\\Z' stripped: ?, [..] kept
     return re.compile("".join(out))
 
 
@@ -142,14 +143,14 @@ def channel_norms(act, token_mask=None) -> dict[str, Any]:
     """
     a = act.detach().double()
     if a.dim() == 2:
-        mag = a.abs().unsqueeze(-1)                       # (N, C, 1)
+        mag = a.abs().unsqueeze(-1)  # (N, C, 1)
     elif a.dim() == 3:
         mag = a.abs()
         if token_mask is not None:
             mag = mag * token_mask.to(mag.dtype).unsqueeze(-1)
-        mag = mag.transpose(1, 2)                         # (N, D, T)
+        mag = mag.transpose(1, 2)  # (N, D, T)
     else:
-        mag = a.abs().flatten(2)                          # (N, C, H*W...)
+        mag = a.abs().flatten(2)  # (N, C, H*W...)
     return {"l1": mag.sum(-1), "l2": mag.square().sum(-1).sqrt(), "linf": mag.amax(-1)}
 
 
@@ -181,7 +182,7 @@ class ActivationRecorder:
         self._token_mask = None
         self._handles: list = []
 
-    def __enter__(self) -> "ActivationRecorder":
+    def __enter__(self) -> ActivationRecorder:
         for name in self.layers:
             self._handles.append(self._modules[name].register_forward_hook(self._hook(name)))
         return self
@@ -200,14 +201,17 @@ class ActivationRecorder:
     def _hook(self, name: str):
         def hook(module, inputs, output):
             self._record(name, first_tensor(output))
+
         return hook
 
     def _record(self, name: str, act) -> None:
         import torch
 
         if not torch.isfinite(act).all():
-            raise InputError(f"layer {name!r} produced NaN or inf activations under condition "
-                             f"{self._condition!r}; check the model weights and inputs")
+            raise InputError(
+                f"layer {name!r} produced NaN or inf activations under condition "
+                f"{self._condition!r}; check the model weights and inputs"
+            )
         acc = self._acc.setdefault(self._condition, {}).setdefault(name, _Accumulator())
         mask = self._token_mask if act.dim() == 3 else None
         if mask is not None and mask.shape != act.shape[:2]:
@@ -216,10 +220,11 @@ class ActivationRecorder:
         if not acc.kind:
             acc.kind, acc.shape = kind, list(act.shape[1:])
         elif kind == "transformer" and acc.shape[1] == act.shape[2]:
-            acc.shape[0] = max(acc.shape[0], act.shape[1])   # batches may differ in length
+            acc.shape[0] = max(acc.shape[0], act.shape[1])  # batches may differ in length
         elif list(act.shape[1:]) != acc.shape:
-            raise InputError(f"layer {name!r} changed its output shape between batches: "
-                             f"{acc.shape} then {list(act.shape[1:])}")
+            raise InputError(
+                f"layer {name!r} changed its output shape between batches: {acc.shape} then {list(act.shape[1:])}"
+            )
         for key, value in channel_norms(act, mask).items():
             acc.norms[key].append(value.cpu().numpy())
         if self.mean_maps:
@@ -228,12 +233,12 @@ class ActivationRecorder:
     @staticmethod
     def _add_map(acc: _Accumulator, a, mask) -> None:
         if a.dim() == 3:
-            weight = (mask.to(a.dtype) if mask is not None else a.new_ones(a.shape[:2]))
-            total = (a * weight.unsqueeze(-1)).sum(0).cpu().numpy()       # (T, D)
-            count = weight.sum(0).cpu().numpy()                           # (T,)
+            weight = mask.to(a.dtype) if mask is not None else a.new_ones(a.shape[:2])
+            total = (a * weight.unsqueeze(-1)).sum(0).cpu().numpy()  # (T, D)
+            count = weight.sum(0).cpu().numpy()  # (T,)
             if acc.map_sum is None:
                 acc.map_sum, acc.map_count = total, count
-            else:                                                         # pad to the longer batch
+            else:  # pad to the longer batch
                 t = max(len(acc.map_count), len(count))
                 acc.map_sum = _pad_rows(acc.map_sum, t) + _pad_rows(total, t)
                 acc.map_count = _pad_rows(acc.map_count, t) + _pad_rows(count, t)
@@ -250,8 +255,9 @@ class ActivationRecorder:
         for name in self.layers:
             acc = self._acc[condition].get(name)
             if acc is None:
-                raise InputError(f"layer {name!r} never ran under condition {condition!r}; "
-                                 "is it part of the forward pass?")
+                raise InputError(
+                    f"layer {name!r} never ran under condition {condition!r}; is it part of the forward pass?"
+                )
             samples = {k: np.concatenate(v, axis=0) for k, v in acc.norms.items()}
             mean_map = None
             if self.mean_maps:
@@ -262,8 +268,7 @@ class ActivationRecorder:
                     acc.shape[0] = mean_map.shape[0]
                 else:
                     mean_map = acc.map_sum / acc.map_count
-            out[name] = LayerStats(name=name, kind=acc.kind, shape=list(acc.shape),
-                                   samples=samples, mean_map=mean_map)
+            out[name] = LayerStats(name=name, kind=acc.kind, shape=list(acc.shape), samples=samples, mean_map=mean_map)
         return out
 
     @property
@@ -278,8 +283,13 @@ def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.pad(a, pad)
 
 
-def capture(model, batches: Iterable, layers: Sequence[str], condition: str = "clean",
-            recorder: ActivationRecorder | None = None) -> dict[str, LayerStats]:
+def capture(
+    model,
+    batches: Iterable,
+    layers: Sequence[str],
+    condition: str = "clean",
+    recorder: ActivationRecorder | None = None,
+) -> dict[str, LayerStats]:
     """Run ``model`` over ``batches`` (tensors or dicts of tensors) and return the stats of
     ``layers`` under ``condition``. Pass a ``recorder`` to collect several conditions in one."""
     import torch

@@ -15,14 +15,15 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_path
-from ..errors import InputError
+from hubscape.core.atomic import atomic_path
+from hubscape.core.errors import InputError
+
 from .trigger import PatchTrigger
 
 ARCH = "hubscape-digits-cnn"
@@ -31,8 +32,8 @@ DEFAULT_CONFIG = {"channels": [16, 64], "hidden": 64, "classes": 10, "size": 16}
 
 @dataclass
 class DigitsSplit:
-    x_train: np.ndarray   # (n, 1, 16, 16) float32 in [0, 1]
-    y_train: np.ndarray   # (n,) int64
+    x_train: np.ndarray  # (n, 1, 16, 16) float32 in [0, 1]
+    y_train: np.ndarray  # (n,) int64
     x_test: np.ndarray
     y_test: np.ndarray
 
@@ -74,16 +75,34 @@ def build_cnn(config: dict | None = None):
     cfg = {**DEFAULT_CONFIG, **(config or {})}
     c1, c2 = cfg["channels"]
     side = cfg["size"] // 4
-    return nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(1, c1, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
-        ("conv2", nn.Conv2d(c1, c2, 3, padding=1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
-        ("flatten", nn.Flatten()), ("fc1", nn.Linear(c2 * side * side, cfg["hidden"])),
-        ("relu3", nn.ReLU()), ("fc2", nn.Linear(cfg["hidden"], cfg["classes"])),
-    ]))
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("conv1", nn.Conv2d(1, c1, 3, padding=1)),
+                ("relu1", nn.ReLU()),
+                ("pool1", nn.MaxPool2d(2)),
+                ("conv2", nn.Conv2d(c1, c2, 3, padding=1)),
+                ("relu2", nn.ReLU()),
+                ("pool2", nn.MaxPool2d(2)),
+                ("flatten", nn.Flatten()),
+                ("fc1", nn.Linear(c2 * side * side, cfg["hidden"])),
+                ("relu3", nn.ReLU()),
+                ("fc2", nn.Linear(cfg["hidden"], cfg["classes"])),
+            ]
+        )
+    )
 
 
-def train(model, x: np.ndarray, y: np.ndarray, epochs: int = 12, seed: int = 0, lr: float = 3e-3,
-          batch_size: int = 64, progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+def train(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int = 12,
+    seed: int = 0,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> list[float]:
     """Adam on cross-entropy, shuffled mini-batches from a seeded generator; returns the mean
     loss of each epoch. Deterministic for a seed on one machine."""
     import torch
@@ -99,7 +118,7 @@ def train(model, x: np.ndarray, y: np.ndarray, epochs: int = 12, seed: int = 0, 
         perm = torch.randperm(len(xt), generator=gen)
         total = 0.0
         for start in range(0, len(xt), batch_size):
-            idx = perm[start:start + batch_size]
+            idx = perm[start : start + batch_size]
             opt.zero_grad()
             loss = loss_fn(model(xt[idx]), yt[idx])
             loss.backward()
@@ -120,14 +139,19 @@ def seeded_cnn(seed: int, config: dict | None = None):
     return build_cnn(config)
 
 
-def save_checkpoint(path: str | Path, model, config: dict | None = None,
-                    trigger: PatchTrigger | None = None, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, model, config: dict | None = None, trigger: PatchTrigger | None = None, extra: dict | None = None
+) -> Path:
     """Save ``model`` atomically as a hubscape checkpoint (loads with weights_only=True)."""
     import torch
 
-    payload = {"arch": ARCH, "config": {**DEFAULT_CONFIG, **(config or {})},
-               "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
-               "trigger": trigger.describe() if trigger else None, "extra": extra or {}}
+    payload = {
+        "arch": ARCH,
+        "config": {**DEFAULT_CONFIG, **(config or {})},
+        "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "trigger": trigger.describe() if trigger else None,
+        "extra": extra or {},
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)
@@ -141,15 +165,17 @@ def load_checkpoint(path: str | Path):
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"no such model: {path} (give a local HF model folder or a checkpoint "
-                         "written by 'hubscape demo backdoor')")
+        raise InputError(
+            f"no such model: {path} (give a local HF model folder or a checkpoint written by 'hubscape demo backdoor')"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
         raise InputError(f"{path} is not a readable torch checkpoint ({str(exc).splitlines()[0][:120]})") from None
     if not isinstance(payload, dict) or payload.get("arch") != ARCH:
-        raise InputError(f"{path} is not a hubscape checkpoint (needs arch={ARCH!r}; write one with "
-                         "'hubscape demo backdoor')")
+        raise InputError(
+            f"{path} is not a hubscape checkpoint (needs arch={ARCH!r}; write one with 'hubscape demo backdoor')"
+        )
     model = build_cnn(payload.get("config"))
     try:
         model.load_state_dict(payload["state_dict"])

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from .capture import first_tensor, layer_names, _few
+from hubscape.core.errors import InputError
+
+from .capture import _few, first_tensor, layer_names
 
 
-def grad_cam(model, inputs, layer: str, target_class: int | None = None,
-             batch_size: int = 256) -> np.ndarray:
+def grad_cam(model, inputs, layer: str, target_class: int | None = None, batch_size: int = 256) -> np.ndarray:
     """Grad-CAM maps (N, H, W) in [0, 1] of ``inputs`` (N, C, H, W) at conv ``layer``.
 
     ``target_class`` None uses each sample's predicted class.
@@ -38,7 +38,9 @@ def grad_cam(model, inputs, layer: str, target_class: int | None = None,
     def hook(module, args, output):
         act = first_tensor(output)
         if act.dim() != 4:
-            raise InputError(f"Grad-CAM needs a conv layer with (N, C, H, W) output; {layer!r} gives {tuple(act.shape)}")
+            raise InputError(
+                f"Grad-CAM needs a conv layer with (N, C, H, W) output; {layer!r} gives {tuple(act.shape)}"
+            )
         act.retain_grad()
         store["act"] = act
 
@@ -48,7 +50,7 @@ def grad_cam(model, inputs, layer: str, target_class: int | None = None,
     maps = []
     try:
         for start in range(0, len(x_all), batch_size):
-            x = x_all[start:start + batch_size]
+            x = x_all[start : start + batch_size]
             model.zero_grad(set_to_none=True)
             with torch.enable_grad():
                 logits = model(x)
@@ -62,8 +64,8 @@ def grad_cam(model, inputs, layer: str, target_class: int | None = None,
                 score = logits.gather(1, cls[:, None]).sum()
                 score.backward()
             act, grad = store["act"], store["act"].grad
-            weights = grad.mean(dim=(2, 3), keepdim=True)                     # (N, C, 1, 1)
-            cam = F.relu((weights * act).sum(1, keepdim=True)).detach()        # (N, 1, h, w)
+            weights = grad.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
+            cam = F.relu((weights * act).sum(1, keepdim=True)).detach()  # (N, 1, h, w)
             cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
             peak = cam.flatten(1).amax(1).clamp_min(1e-12)[:, None, None]
             maps.append((cam / peak).double().numpy())

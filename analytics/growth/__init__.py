@@ -12,10 +12,22 @@ The facade, imported lazily (``import hubscape.analytics.growth`` stays cheap)::
 from importlib import import_module
 
 _EXPORTS = {
-    "analyze": "analysis", "build_series": "series", "series_from_events": "series", "GrowthSeries": "series",
-    "load_series": "sources", "fit_lsq": "lsq", "fit_mle": "mle", "fit_batch": "batch", "forecast": "forecast",
-    "backtest": "forecast", "jump_periods": "anomalies", "FitResult": "results", "GrowthResult": "results",
-    "Forecast": "results", "read_growth_bundle": "growth_bundle", "write_growth_bundle": "growth_bundle",
+    "analyze": "analysis",
+    "build_series": "series",
+    "series_from_events": "series",
+    "GrowthSeries": "series",
+    "load_series": "sources",
+    "fit_lsq": "lsq",
+    "fit_mle": "mle",
+    "fit_batch": "batch",
+    "forecast": "forecast",
+    "backtest": "forecast",
+    "jump_periods": "anomalies",
+    "FitResult": "results",
+    "GrowthResult": "results",
+    "Forecast": "results",
+    "read_growth_bundle": "growth_bundle",
+    "write_growth_bundle": "growth_bundle",
 }
 
 __all__ = sorted(_EXPORTS)

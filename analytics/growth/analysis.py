@@ -1,14 +1,13 @@
 """One call from a growth series to everything hubscape reports about it.
 
-    >>> result = analyze(series, methods=("lsq", "mle"), m=30, horizon=12)
-    >>> result.fits["lsq"].identifiable, result.anomalous_periods, result.forecasts["lsq"].hi
+>>> result = analyze(series, methods=("lsq", "mle"), m=30, horizon=12)
+>>> result.fits["lsq"].identifiable, result.anomalous_periods, result.forecasts["lsq"].hi
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
 from hubscape.analytics.growth.forecast import backtest, forecast
@@ -17,13 +16,19 @@ from hubscape.analytics.growth.lsq import fit_lsq
 from hubscape.analytics.growth.mle import fit_mle
 from hubscape.analytics.growth.results import GrowthResult
 from hubscape.analytics.growth.series import GrowthSeries
+from hubscape.core.errors import InputError
 
 METHODS: tuple[str, ...] = ("lsq", "mle")
 
 
-def analyze(series: GrowthSeries, methods: tuple[str, ...] = ("lsq",), m: float = wsb.DEFAULT_M,
-            horizon: int = 12, prior: tuple[float, float] | None = None,
-            backtest_k: int | None = None) -> GrowthResult:
+def analyze(
+    series: GrowthSeries,
+    methods: tuple[str, ...] = ("lsq",),
+    m: float = wsb.DEFAULT_M,
+    horizon: int = 12,
+    prior: tuple[float, float] | None = None,
+    backtest_k: int | None = None,
+) -> GrowthResult:
     """Fit ``series`` with each method, forecast ``horizon`` periods, and flag anomalies.
 
     ``prior`` (shape, rate) is a Gamma prior on lambda for the "mle" method. ``poor_fit``
@@ -44,7 +49,9 @@ def analyze(series: GrowthSeries, methods: tuple[str, ...] = ("lsq",), m: float 
             fitter = fit_lsq if name == "lsq" else partial(fit_mle, prior=prior)
             result.backtests[name] = backtest(series, backtest_k, m=m, fitter=fitter)
     if backtest_k is not None and not result.backtests:
-        series.notes.append(f"no backtest: {series.observed_until:.3g} {series.unit}s observed, "
-                            f"too few to fit {backtest_k} and score the rest")
+        series.notes.append(
+            f"no backtest: {series.observed_until:.3g} {series.unit}s observed, "
+            f"too few to fit {backtest_k} and score the rest"
+        )
     result.poor_fit = is_poor_fit(result.fits[methods[0]])
     return result

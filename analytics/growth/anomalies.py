@@ -35,7 +35,7 @@ def jump_periods(series: GrowthSeries, window: int = 3, threshold: float = 5.0, 
     periods = series.periods
     out = []
     for k in range(1, n):  # the first period has no history to jump from
-        neighbours = np.concatenate([d[max(0, k - window):k], d[k + 1:k + 1 + window]])
+        neighbours = np.concatenate([d[max(0, k - window) : k], d[k + 1 : k + 1 + window]])
         if neighbours.size < 2:
             continue
         med = float(np.median(neighbours))

@@ -21,7 +21,7 @@ import numpy as np
 
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.identifiability import assess
-from hubscape.analytics.growth.lsq import MIN_POINTS, MU_OFFSETS, SIGMAS, parameter_bounds, start_grid
+from hubscape.analytics.growth.lsq import MIN_POINTS, SIGMAS, parameter_bounds, start_grid
 from hubscape.analytics.growth.results import FitResult
 
 #: Relative agreement of batch and lmfit parameters on identifiable series (tested).
@@ -52,10 +52,19 @@ class BatchFit:
     def fit_result(self, i: int, t: np.ndarray) -> FitResult:
         """Series ``i`` as a FitResult, judged for identifiability (without the profile check)."""
         params = self.params[i]
-        fit = FitResult(method="lsq", m=self.m, params=params.copy(), cov=self.cov[i].copy(),
-                        fitted=wsb.cumulative(t, *params, m=self.m), r2=float(self.r2[i]),
-                        rmse=float(self.rmse[i]), aic=float(self.aic[i]), bic=float(self.bic[i]),
-                        success=bool(self.converged[i]), message="batched Levenberg-Marquardt")
+        fit = FitResult(
+            method="lsq",
+            m=self.m,
+            params=params.copy(),
+            cov=self.cov[i].copy(),
+            fitted=wsb.cumulative(t, *params, m=self.m),
+            r2=float(self.r2[i]),
+            rmse=float(self.rmse[i]),
+            aic=float(self.aic[i]),
+            bic=float(self.bic[i]),
+            success=bool(self.converged[i]),
+            message="batched Levenberg-Marquardt",
+        )
         if np.all(np.isfinite(params)):
             return assess(fit, self.bounds[i])
         fit.reasons = ["too few points to fit"]
@@ -72,8 +81,12 @@ class BatchFit:
         with np.errstate(invalid="ignore"):
             se = np.sqrt(np.diagonal(self.cov, axis1=1, axis2=2))
             corr = self.cov[:, 0, 2] / (se[:, 0] * se[:, 2])
-            ok = (np.all(np.isfinite(se), axis=1) & (se[:, 2] <= ident.MAX_REL_STDERR_LAMBDA * p[:, 2])
-                  & (se[:, 0] <= ident.MAX_STDERR_MU) & (np.abs(corr) <= ident.MAX_CORR))
+            ok = (
+                np.all(np.isfinite(se), axis=1)
+                & (se[:, 2] <= ident.MAX_REL_STDERR_LAMBDA * p[:, 2])
+                & (se[:, 0] <= ident.MAX_STDERR_MU)
+                & (np.abs(corr) <= ident.MAX_CORR)
+            )
         return interior & ok & self.converged
 
 
@@ -118,9 +131,17 @@ def _solve3(A, g):
     c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
     det = a * c00 + b * c01 + c * c02
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.stack([c00 * g[0] + c01 * g[1] + c02 * g[2],
-                        c01 * g[0] + c11 * g[1] + c12 * g[2],
-                        c02 * g[0] + c12 * g[1] + c22 * g[2]], axis=1) / det[:, None]
+        out = (
+            np.stack(
+                [
+                    c00 * g[0] + c01 * g[1] + c02 * g[2],
+                    c01 * g[0] + c11 * g[1] + c12 * g[2],
+                    c02 * g[0] + c12 * g[1] + c22 * g[2],
+                ],
+                axis=1,
+            )
+            / det[:, None]
+        )
     return np.where(np.isfinite(out), out, 0.0)
 
 
@@ -128,7 +149,7 @@ def _pad(arrays: list[np.ndarray], fill: float) -> np.ndarray:
     n = max(a.size for a in arrays)
     out = np.full((len(arrays), n), fill)
     for i, a in enumerate(arrays):
-        out[i, :a.size] = a
+        out[i, : a.size] = a
     return out
 
 
@@ -137,16 +158,17 @@ def _grid_start(ts, counts, sizes, T, lo, hi, m):
     from scipy.special import ndtr
 
     B = len(ts)
-    grids = start_grid(T)                                          # (B, G, 2), mu-major
-    n_mu, n_sigma = MU_OFFSETS.size, SIGMAS.size
+    grids = start_grid(T)  # (B, G, 2), mu-major
+    n_sigma = SIGMAS.size
     t_last = np.array([t[-1] for t in ts])
     y_last = np.array([c[-1] for c in counts])
-    lam0 = np.clip(wsb.lambda_through(y_last[:, None], t_last[:, None], grids[..., 0], grids[..., 1], m),
-                   lo[:, 2:3], hi[:, 2:3])                         # (B, G)
+    lam0 = np.clip(
+        wsb.lambda_through(y_last[:, None], t_last[:, None], grids[..., 0], grids[..., 1], m), lo[:, 2:3], hi[:, 2:3]
+    )  # (B, G)
     owner = np.repeat(np.arange(B), sizes)
-    mus = grids[:, ::n_sigma, 0]                                   # (B, n_mu)
-    d = np.log(np.concatenate(ts))[:, None] - mus[owner]           # (P, n_mu)
-    z = (d[:, :, None] / SIGMAS).reshape(d.shape[0], -1)           # (P, G)
+    mus = grids[:, ::n_sigma, 0]  # (B, n_mu)
+    d = np.log(np.concatenate(ts))[:, None] - mus[owner]  # (P, n_mu)
+    z = (d[:, :, None] / SIGMAS).reshape(d.shape[0], -1)  # (P, G)
     sq = (m * np.expm1(lam0[owner] * ndtr(z)) - np.concatenate(counts)[:, None]) ** 2
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     best = np.argmin(np.add.reduceat(sq, starts, axis=0), axis=1)
@@ -154,9 +176,15 @@ def _grid_start(ts, counts, sizes, T, lo, hi, m):
     return np.clip(x0, lo, hi), y_last
 
 
-def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEFAULT_M,
-              observed_until: list[float] | None = None, max_iter: int = 300,
-              ftol: float = 1e-10, xtol: float = 1e-10) -> BatchFit:
+def fit_batch(
+    ts: list[np.ndarray],
+    counts: list[np.ndarray],
+    m: float = wsb.DEFAULT_M,
+    observed_until: list[float] | None = None,
+    max_iter: int = 300,
+    ftol: float = 1e-10,
+    xtol: float = 1e-10,
+) -> BatchFit:
     """Fit c(t) to every (t, count) pair by bounded least squares, all series at once.
 
     A series stops when a step lowers its squared error by less than ``ftol`` (relative), when
@@ -174,7 +202,7 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
     log_t = np.log(_pad(ts, 1.0))
     y = _pad(counts, 0.0)
     w = (np.arange(log_t.shape[1])[None, :] < sizes[:, None]).astype(float)
-    bounds = parameter_bounds(T)                                   # (B, 3, 2)
+    bounds = parameter_bounds(T)  # (B, 3, 2)
     lo, hi = bounds[..., 0], bounds[..., 1]
     x0, y_last = _grid_start(ts, counts, sizes, T, lo, hi, m)
 
@@ -187,23 +215,23 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
     sse = np.einsum("kn,kn->k", r, r)
     damping = np.full(B, 1e-3)
     nu = np.full(B, 2.0)
-    fittable = (sizes >= MIN_POINTS) & (y_last >= MIN_POINTS)   # as many points and events as lsq needs
+    fittable = (sizes >= MIN_POINTS) & (y_last >= MIN_POINTS)  # as many points and events as lsq needs
     active = fittable.copy()
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=int)
     for _ in range(max_iter):
-        idx = np.flatnonzero(active)       # work only on the series still iterating
+        idx = np.flatnonzero(active)  # work only on the series still iterating
         if idx.size == 0:
             break
-        du = half[idx] * np.cos(u[idx])    # chain rule from x to u
-        J = [Jx[i][idx] * du[:, i:i + 1] for i in range(3)]
+        du = half[idx] * np.cos(u[idx])  # chain rule from x to u
+        J = [Jx[i][idx] * du[:, i : i + 1] for i in range(3)]
         A = _normal_equations(J)
         ri = r[idx]
         g = [np.einsum("kn,kn->k", Ji, ri) for Ji in J]
         A0 = list(A)
         lm = damping[idx]
         floor = 1e-12 * np.maximum(np.maximum(A[0], A[3]), np.maximum(A[5], 1e-300))
-        for k in (0, 3, 5):                # Marquardt: damp the diagonal in proportion to itself
+        for k in (0, 3, 5):  # Marquardt: damp the diagonal in proportion to itself
             A[k] = A[k] + lm * np.maximum(A[k], floor)
         step = -_solve3(A, g)
         u_new = u[idx] + step
@@ -212,8 +240,12 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
         sse_new = np.einsum("kn,kn->k", r_new, r_new)
         sse_old = sse[idx]
         h0, h1, h2 = step[:, 0], step[:, 1], step[:, 2]
-        hAh = (A0[0] * h0 * h0 + A0[3] * h1 * h1 + A0[5] * h2 * h2
-               + 2 * (A0[1] * h0 * h1 + A0[2] * h0 * h2 + A0[4] * h1 * h2))
+        hAh = (
+            A0[0] * h0 * h0
+            + A0[3] * h1 * h1
+            + A0[5] * h2 * h2
+            + 2 * (A0[1] * h0 * h1 + A0[2] * h0 * h2 + A0[4] * h1 * h2)
+        )
         pred = -(2 * (g[0] * h0 + g[1] * h1 + g[2] * h2) + hAh)
         better = np.isfinite(sse_new) & (sse_new <= sse_old)
         rho = np.where(better, (sse_old - sse_new) / np.maximum(pred, 1e-300), 0.0)
@@ -224,8 +256,9 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
             Jx[i][acc] = J_new[i][better]
         # Nielsen's damping update: relax by how well the quadratic model predicted the gain
         nu_i = nu[idx]
-        damping[idx] = np.where(better, np.maximum(lm * np.maximum(1 / 3, 1 - (2 * np.minimum(rho, 1.0) - 1) ** 3), 1e-12),
-                                lm * nu_i)
+        damping[idx] = np.where(
+            better, np.maximum(lm * np.maximum(1 / 3, 1 - (2 * np.minimum(rho, 1.0) - 1) ** 3), 1e-12), lm * nu_i
+        )
         nu[idx] = np.where(better, 2.0, nu_i * 2.0)
         iterations[idx] += 1
         small_step = ~np.all(np.abs(step) > xtol * (xtol + np.abs(u[idx])), axis=1) & better
@@ -235,7 +268,7 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
         done = (better & (gain < ftol)) | small_step | (damping[idx] > 1e12) | (near & better & (gain < 1e-6))
         converged[idx[done]] = True
         active[idx[done]] = False
-    Jx = np.stack(Jx, axis=-1)                                      # (B, N, 3), weighted, in x
+    Jx = np.stack(Jx, axis=-1)  # (B, N, 3), weighted, in x
 
     # covariance as lmfit reports it: inv(J^T J) in x, scaled by the residual variance
     n = sizes.astype(float)
@@ -256,8 +289,15 @@ def fit_batch(ts: list[np.ndarray], counts: list[np.ndarray], m: float = wsb.DEF
     nan = np.full(B, np.nan)
     x = np.where(fitted[:, None], x, np.nan)
     cov[~fitted] = np.nan
-    return BatchFit(params=x, cov=cov, r2=np.where(fitted, r2, nan), rmse=np.where(fitted, np.sqrt(sse / n), nan),
-                    aic=np.where(fitted, base + 6.0, nan), bic=np.where(fitted, base + 3.0 * np.log(n), nan),
-                    converged=converged & fitted, iterations=iterations, bounds=bounds, m=float(m))
-
-
+    return BatchFit(
+        params=x,
+        cov=cov,
+        r2=np.where(fitted, r2, nan),
+        rmse=np.where(fitted, np.sqrt(sse / n), nan),
+        aic=np.where(fitted, base + 6.0, nan),
+        bic=np.where(fitted, base + 3.0 * np.log(n), nan),
+        converged=converged & fitted,
+        iterations=iterations,
+        bounds=bounds,
+        m=float(m),
+    )

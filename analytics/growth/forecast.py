@@ -33,11 +33,11 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import ndtr
 
-from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.lsq import fit_lsq, parameter_bounds
 from hubscape.analytics.growth.results import Backtest, FitResult, Forecast
 from hubscape.analytics.growth.series import GrowthSeries, _cumulate
+from hubscape.core.errors import InputError
 
 
 def forecast_times(series: GrowthSeries, horizon: int) -> np.ndarray:
@@ -46,8 +46,15 @@ def forecast_times(series: GrowthSeries, horizon: int) -> np.ndarray:
     return np.arange(last + 1, last + horizon + 1, dtype=float)
 
 
-def forecast(fit: FitResult, series: GrowthSeries, horizon: int = 12, level: float = 0.9,
-             n_draws: int | None = None, seed: int = 0, band: str | None = None) -> Forecast:
+def forecast(
+    fit: FitResult,
+    series: GrowthSeries,
+    horizon: int = 12,
+    level: float = 0.9,
+    n_draws: int | None = None,
+    seed: int = 0,
+    band: str | None = None,
+) -> Forecast:
     """E[N(t) | data] for the next ``horizon`` periods with a ``level`` band.
 
     ``band`` is "bootstrap" (default for least squares; ``n_draws`` refits, 200 by default)
@@ -110,8 +117,10 @@ def backtest(series: GrowthSeries, k: int, m: float = wsb.DEFAULT_M, fitter=fit_
     MAPE is over the held-out periods with a nonzero count; RMSE over all held-out periods.
     """
     if not 1 <= k < series.observed_until - 1:
-        raise InputError(f"{series.model}: a backtest needs 1 <= k < {math.floor(series.observed_until)} "
-                         f"(the observed {series.unit}s minus one), got k={k}")
+        raise InputError(
+            f"{series.model}: a backtest needs 1 <= k < {math.floor(series.observed_until)} "
+            f"(the observed {series.unit}s minus one), got k={k}"
+        )
     past = truncate(series, k)
     fit = fitter(past, m=m)
     held = series.t > k
@@ -120,5 +129,12 @@ def backtest(series: GrowthSeries, k: int, m: float = wsb.DEFAULT_M, fitter=fit_
     err = predicted - observed
     nz = observed > 0
     mape = float(np.mean(np.abs(err[nz]) / observed[nz])) if nz.any() else math.nan
-    return Backtest(k=k, t=t, observed=observed, predicted=predicted, mape=mape,
-                    rmse=float(np.sqrt(np.mean(err ** 2))), identifiable=fit.identifiable)
+    return Backtest(
+        k=k,
+        t=t,
+        observed=observed,
+        predicted=predicted,
+        mape=mape,
+        rmse=float(np.sqrt(np.mean(err**2))),
+        identifiable=fit.identifiable,
+    )

@@ -24,7 +24,7 @@ old repository after the snapshot is missed by a refresh: ``refresh="full"`` rel
 
 huggingface_hub already retries listing pages on 429/5xx with backoff; ``model_info`` is not
 retried by it, so :class:`RetryPolicy` retries that call (Retry-After honoured, bounded tries,
-injectable sleep). Hub failures become one-line :class:`~hubscape.analytics.errors.HubError`\\ s.
+injectable sleep). Hub failures become one-line :class:`~hubscape.core.errors.HubError`\\ s.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from __future__ import annotations
 import email.utils
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Sequence, TypeVar
+from typing import Literal, TypeVar
 
-from hubscape.analytics.errors import HubError, InputError
 from hubscape.analytics.growth.tree import (
     RELATIONS,
     ModelRecord,
@@ -45,6 +45,8 @@ from hubscape.analytics.growth.tree import (
     load_tree,
     save_tree,
 )
+from hubscape.core.env import hf_endpoint, hf_hub_offline, hubscape_cache
+from hubscape.core.errors import HubError, InputError
 
 #: Properties asked for in listings and model info (``baseModels`` names every base of a child).
 EXPAND: tuple[str, ...] = ("createdAt", "downloads", "likes", "pipeline_tag", "baseModels")
@@ -106,17 +108,16 @@ class RetryPolicy:
                     raise
                 asked = _retry_after(exc)
                 if asked is not None and asked > self.max_delay:
-                    raise HubError(f"{what}: the Hub is rate limiting (HTTP {status}) and asks to wait {asked:.0f} s; try again later") from None
+                    raise HubError(
+                        f"{what}: the Hub is rate limiting (HTTP {status}) and asks to wait {asked:.0f} s; try again later"
+                    ) from None
                 self.sleep(asked if asked is not None else min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
                 attempt += 1
 
 
 def default_cache_dir() -> Path:
     """``$HF_HOME/hubscape/trees`` (HF_HOME read now, defaulting as huggingface_hub does)."""
-    from huggingface_hub import constants
-
-    hf_home = os.environ.get("HF_HOME") or constants.HF_HOME
-    return Path(hf_home).expanduser() / "hubscape" / "trees"
+    return hubscape_cache("trees")
 
 
 def tree_file_name(base_id: str) -> str:
@@ -126,10 +127,7 @@ def tree_file_name(base_id: str) -> str:
 
 def is_offline() -> bool:
     """True under ``HF_HUB_OFFLINE=1`` (the environment is read now, not only at import)."""
-    from huggingface_hub import constants
-
-    value = os.environ.get("HF_HUB_OFFLINE", "")
-    return constants.is_offline_mode() or value.strip().upper() in {"1", "ON", "YES", "TRUE"}
+    return hf_hub_offline()
 
 
 def validate_relations(relations: Iterable[str]) -> tuple[str, ...]:
@@ -137,7 +135,9 @@ def validate_relations(relations: Iterable[str]) -> tuple[str, ...]:
     relations = [r.strip() for r in relations if r.strip()]
     unknown = [r for r in relations if r not in RELATIONS]
     if unknown:
-        raise InputError(f"unknown relation {', '.join(map(repr, unknown))}; expected one or more of {', '.join(RELATIONS)}")
+        raise InputError(
+            f"unknown relation {', '.join(map(repr, unknown))}; expected one or more of {', '.join(RELATIONS)}"
+        )
     if not relations:
         raise InputError(f"no relation given; expected one or more of {', '.join(RELATIONS)}")
     return tuple(r for r in RELATIONS if r in relations)
@@ -152,7 +152,9 @@ def validate_model_id(base_id: str) -> str:
     try:
         validate_repo_id(base_id)
     except HFValidationError:
-        raise InputError(f"{base_id!r} is not a Hub model id (expected owner/name, e.g. meta-llama/Llama-2-7b)") from None
+        raise InputError(
+            f"{base_id!r} is not a Hub model id (expected owner/name, e.g. meta-llama/Llama-2-7b)"
+        ) from None
     return base_id
 
 
@@ -191,7 +193,7 @@ class TreeCollector:
         *,
         retry: RetryPolicy | None = None,
         limit: int | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         if limit is not None and limit < 1:
             raise InputError(f"limit must be at least 1, got {limit}")
@@ -207,7 +209,7 @@ class TreeCollector:
         if self._api is None:
             from huggingface_hub import HfApi
 
-            self._api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=self._token)
+            self._api = HfApi(endpoint=hf_endpoint(), token=self._token)
         return self._api
 
     def collect(
@@ -248,8 +250,12 @@ class TreeCollector:
         for relation in to_list:
             listed, hit_limit = self._list_children(base_id, relation, previous, progress)
             children.extend(listed)
-            truncated[relation] = hit_limit or bool(previous and relation in previous.relations and previous.truncated.get(relation))
-        tree = ModelTree(base=base, children=children, taken_at=taken_at, relations=to_list, truncated=truncated, source="hub")
+            truncated[relation] = hit_limit or bool(
+                previous and relation in previous.relations and previous.truncated.get(relation)
+            )
+        tree = ModelTree(
+            base=base, children=children, taken_at=taken_at, relations=to_list, truncated=truncated, source="hub"
+        )
         self.cache.save(tree)
         return restrict(tree, relations)
 
@@ -271,7 +277,9 @@ class TreeCollector:
     def _replay(self, base_id: str, relations: tuple[str, ...], cached: ModelTree | None) -> ModelTree:
         where = self.cache.path(base_id)
         if cached is None:
-            raise HubError(f"{base_id} is not in the tree cache ({where}) and HF_HUB_OFFLINE=1 forbids asking the Hub; fetch it once online")
+            raise HubError(
+                f"{base_id} is not in the tree cache ({where}) and HF_HUB_OFFLINE=1 forbids asking the Hub; fetch it once online"
+            )
         missing = [r for r in relations if r not in cached.relations]
         if missing:
             raise HubError(
@@ -282,7 +290,9 @@ class TreeCollector:
 
     def _model_info(self, base_id: str) -> ModelRecord:
         with _hub_errors(base_id, self.api):
-            info = self.retry.call(lambda: self.api.model_info(base_id, expand=list(EXPAND), timeout=INFO_TIMEOUT), what=base_id)
+            info = self.retry.call(
+                lambda: self.api.model_info(base_id, expand=list(EXPAND), timeout=INFO_TIMEOUT), what=base_id
+            )
         return ModelRecord(
             id=info.id,
             created_at=_utc(info.created_at),
@@ -354,7 +364,7 @@ def _newest_first(record: ModelRecord):
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _child_record(info, relation: str, base_id: str) -> ModelRecord:
@@ -399,8 +409,8 @@ def _retry_after(exc) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class _hub_errors:

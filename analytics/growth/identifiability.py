@@ -21,7 +21,7 @@ handful of events fits them exactly, with spuriously tiny standard errors).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -51,8 +51,13 @@ def at_bound(values: np.ndarray, bounds: np.ndarray, rtol: float = 1e-3) -> list
     return reasons
 
 
-def assess(fit: FitResult, bounds: np.ndarray, profile: Callable[[float], float] | None = None,
-           best_objective: float = math.nan, objective_scale: float = 1.0) -> FitResult:
+def assess(
+    fit: FitResult,
+    bounds: np.ndarray,
+    profile: Callable[[float], float] | None = None,
+    best_objective: float = math.nan,
+    objective_scale: float = 1.0,
+) -> FitResult:
     """Fill ``fit.identifiable`` and ``fit.reasons``; returns ``fit``.
 
     ``profile(lam)`` is the optimal objective with lambda fixed (the other parameters
@@ -72,7 +77,9 @@ def assess(fit: FitResult, bounds: np.ndarray, profile: Callable[[float], float]
             reasons.append(f"lambda uncertain: stderr {se[2]:.3g} is {se[2] / fit.lam:.0%} of {fit.lam:.3g}")
         if se[0] > MAX_STDERR_MU:
             factor = math.exp(min(se[0], 700.0))
-            reasons.append(f"mu uncertain: stderr {se[0]:.3g} (the ageing time e^mu is unknown to a factor {factor:.3g})")
+            reasons.append(
+                f"mu uncertain: stderr {se[0]:.3g} (the ageing time e^mu is unknown to a factor {factor:.3g})"
+            )
         corr = fit.correlation[0, 2]
         if abs(corr) > MAX_CORR:
             reasons.append(f"mu and lambda are confounded: corr(mu, lambda) = {corr:.3f}")
@@ -81,8 +88,10 @@ def assess(fit: FitResult, bounds: np.ndarray, profile: Callable[[float], float]
         if lam2 < bounds[2][1]:
             delta = (profile(lam2) - best_objective) / objective_scale
             if delta < CHI2_90:
-                reasons.append(f"flat profile: c_inf = {PROFILE_FACTOR:g} x {fit.c_inf_estimate:.4g} fits almost "
-                               f"as well (chi2 change {delta:.2f} < {CHI2_90:.2f}); the curve has not begun to saturate")
+                reasons.append(
+                    f"flat profile: c_inf = {PROFILE_FACTOR:g} x {fit.c_inf_estimate:.4g} fits almost "
+                    f"as well (chi2 change {delta:.2f} < {CHI2_90:.2f}); the curve has not begun to saturate"
+                )
     fit.reasons = reasons
     fit.identifiable = not reasons
     return fit
@@ -92,8 +101,10 @@ def data_reasons(n_events: int, truncated: bool) -> list[str]:
     """Reasons, from the data alone, why no fit of this series can identify c_inf."""
     reasons = []
     if n_events < MIN_EVENTS:
-        reasons.append(f"only {n_events} dated children: too few to tell saturation from counting noise "
-                       f"(needs at least {MIN_EVENTS})")
+        reasons.append(
+            f"only {n_events} dated children: too few to tell saturation from counting noise "
+            f"(needs at least {MIN_EVENTS})"
+        )
     if truncated:
         reasons.append("the listing looks truncated by a page cap: the curve may flatten at the cap, not at saturation")
     return reasons

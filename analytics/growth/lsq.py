@@ -91,16 +91,25 @@ def make_params(start: np.ndarray, bounds: np.ndarray):
 def unfitted(series: GrowthSeries, method: str, m: float, why: str) -> FitResult:
     """A FitResult that says why no fit was made (too few points or events)."""
     nan3 = np.full(3, np.nan)
-    return FitResult(method=method, m=m, params=nan3, cov=np.full((3, 3), np.nan),
-                     fitted=np.full(series.t.shape, np.nan), success=False, identifiable=False,
-                     reasons=[why], c_inf_lower_bound=float(series.count[-1]), message=why)
+    return FitResult(
+        method=method,
+        m=m,
+        params=nan3,
+        cov=np.full((3, 3), np.nan),
+        fitted=np.full(series.t.shape, np.nan),
+        success=False,
+        identifiable=False,
+        reasons=[why],
+        c_inf_lower_bound=float(series.count[-1]),
+        message=why,
+    )
 
 
 def quality(t: np.ndarray, count: np.ndarray, fitted: np.ndarray, k: int = 3) -> dict[str, float]:
     """R^2, RMSE and Gaussian AIC/BIC (lmfit's definitions) of a fitted curve."""
     n = t.size
     resid = count - fitted
-    sse = float(np.sum(resid ** 2))
+    sse = float(np.sum(resid**2))
     sst = float(np.sum((count - count.mean()) ** 2))
     r2 = 1.0 - sse / sst if sst > 0 else math.nan
     base = n * math.log(max(sse, 1e-300) / n)
@@ -115,11 +124,20 @@ def fit_lsq(series: GrowthSeries, m: float = wsb.DEFAULT_M, profile: bool = True
     """
     t, count = series.t, series.count
     if series.n_events < MIN_POINTS:
-        return unfitted(series, "lsq", m, f"not fitted: {series.n_events} dated children; "
-                                          f"a 3-parameter curve needs at least {MIN_POINTS}")
+        return unfitted(
+            series,
+            "lsq",
+            m,
+            f"not fitted: {series.n_events} dated children; a 3-parameter curve needs at least {MIN_POINTS}",
+        )
     if t.size < MIN_POINTS:
-        return unfitted(series, "lsq", m, f"not fitted: {series.observed_until:.2g} {series.unit}s observed; a 3-parameter "
-                                          f"curve needs at least {MIN_POINTS} points (try a shorter --unit)")
+        return unfitted(
+            series,
+            "lsq",
+            m,
+            f"not fitted: {series.observed_until:.2g} {series.unit}s observed; a 3-parameter "
+            f"curve needs at least {MIN_POINTS} points (try a shorter --unit)",
+        )
     bounds = parameter_bounds(series.observed_until)
     lmodel = make_model()
     params = make_params(grid_start(t, count, m, series.observed_until), bounds)
@@ -136,15 +154,24 @@ def fit_lsq(series: GrowthSeries, m: float = wsb.DEFAULT_M, profile: bool = True
 
     profile_fn = None
     if profile:
+
         def profile_fn(lam: float) -> float:
             fixed = make_params(values, bounds)
             fixed["lam"].set(value=lam, vary=False)
             return float(np.sum(lmodel.fit(count, fixed, t=t, m=m).residual ** 2))
 
-    fit = FitResult(method="lsq", m=m, params=values, cov=cov, fitted=fitted, success=bool(result.success),
-                    c_inf_lower_bound=float(count[-1]), message=str(result.message), **q)
+    fit = FitResult(
+        method="lsq",
+        m=m,
+        params=values,
+        cov=cov,
+        fitted=fitted,
+        success=bool(result.success),
+        c_inf_lower_bound=float(count[-1]),
+        message=str(result.message),
+        **q,
+    )
     dof = max(t.size - 3, 1)
     scale = float(np.sum((count - fitted) ** 2)) / dof
-    assess(fit, bounds, profile=profile_fn, best_objective=scale * dof,
-           objective_scale=scale)
+    assess(fit, bounds, profile=profile_fn, best_objective=scale * dof, objective_scale=scale)
     return fit

@@ -31,7 +31,7 @@ from hubscape.analytics.growth.identifiability import assess
 from hubscape.analytics.growth.lsq import MIN_POINTS, parameter_bounds, quality, start_grid, unfitted
 from hubscape.analytics.growth.results import FitResult
 from hubscape.analytics.growth.series import GrowthSeries
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -39,8 +39,7 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 class EventLikelihood:
     """The log-likelihood of event ages under the WSB process, and its closed-form lambda."""
 
-    def __init__(self, events: np.ndarray, observed_until: float, m: float,
-                 prior: tuple[float, float] | None = None):
+    def __init__(self, events: np.ndarray, observed_until: float, m: float, prior: tuple[float, float] | None = None):
         self.events = np.sort(np.asarray(events, dtype=float))
         self.log_t = np.log(self.events)
         self.n = self.events.size
@@ -69,8 +68,7 @@ class EventLikelihood:
             return -math.inf
         z = (self.log_t - mu) / sigma
         log_f = -0.5 * z * z - _LOG_SQRT_2PI - math.log(sigma) - self.log_t
-        return (self.n * math.log(lam) + float(np.sum(log_f)) + self.reinforcement
-                - lam * self.exposure(mu, sigma))
+        return self.n * math.log(lam) + float(np.sum(log_f)) + self.reinforcement - lam * self.exposure(mu, sigma)
 
     def log_posterior(self, mu: float, sigma: float, lam: float) -> float:
         """l plus the log density of the Gamma prior on lambda (l itself without a prior)."""
@@ -93,8 +91,9 @@ def _hessian(f, x: np.ndarray) -> np.ndarray:
     return H
 
 
-def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior: tuple[float, float] | None = None,
-            profile: bool = True) -> FitResult:
+def fit_mle(
+    series: GrowthSeries, m: float = wsb.DEFAULT_M, prior: tuple[float, float] | None = None, profile: bool = True
+) -> FitResult:
     """Maximum-likelihood (or, with ``prior=(shape, rate)``, MAP) WSB fit of the event ages.
 
     lambda is profiled out in closed form; (mu, sigma) are found by L-BFGS-B within the same
@@ -105,8 +104,12 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior: tuple[float, 
         if not (a > 0 and b > 0):
             raise InputError(f"the Gamma prior on lambda needs shape > 0 and rate > 0, got shape {a:g}, rate {b:g}")
     if series.n_events < MIN_POINTS:
-        return unfitted(series, "mle", m, f"not fitted: {series.n_events} dated children; "
-                                          f"a 3-parameter fit needs at least {MIN_POINTS}")
+        return unfitted(
+            series,
+            "mle",
+            m,
+            f"not fitted: {series.n_events} dated children; a 3-parameter fit needs at least {MIN_POINTS}",
+        )
     like = EventLikelihood(series.events, series.observed_until, m, prior)
     bounds = parameter_bounds(series.observed_until)
     lam_lo, lam_hi = bounds[2]
@@ -139,17 +142,30 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior: tuple[float, 
     q = quality(series.t, series.count, fitted)
     ll = like.log_likelihood(*params)
     n = like.n
-    fit = FitResult(method="mle", m=m, params=params, cov=cov, fitted=fitted, r2=q["r2"], rmse=q["rmse"],
-                    aic=2 * 3 - 2 * ll, bic=3 * math.log(n) - 2 * ll, log_likelihood=ll,
-                    success=bool(opt.success), c_inf_lower_bound=float(series.count[-1]),
-                    prior=None if prior is None else {"shape": float(prior[0]), "rate": float(prior[1])},
-                    message=str(opt.message))
+    fit = FitResult(
+        method="mle",
+        m=m,
+        params=params,
+        cov=cov,
+        fitted=fitted,
+        r2=q["r2"],
+        rmse=q["rmse"],
+        aic=2 * 3 - 2 * ll,
+        bic=3 * math.log(n) - 2 * ll,
+        log_likelihood=ll,
+        success=bool(opt.success),
+        c_inf_lower_bound=float(series.count[-1]),
+        prior=None if prior is None else {"shape": float(prior[0]), "rate": float(prior[1])},
+        message=str(opt.message),
+    )
 
     profile_fn = None
     if profile:
+
         def profile_fn(lam_fixed: float) -> float:
-            res = minimize(lambda x: -like.log_posterior(x[0], x[1], lam_fixed), params[:2],
-                           method="L-BFGS-B", bounds=bounds[:2])
+            res = minimize(
+                lambda x: -like.log_posterior(x[0], x[1], lam_fixed), params[:2], method="L-BFGS-B", bounds=bounds[:2]
+            )
             return 2.0 * float(res.fun)
 
     assess(fit, bounds, profile=profile_fn, best_objective=-2.0 * like.log_posterior(*params), objective_scale=1.0)

@@ -60,8 +60,7 @@ def log_rate(t, mu, sigma, lam, m=DEFAULT_M):
     """ln dc/dt; -inf at t <= 0 (the rate vanishes faster than any power as t -> 0)."""
     z, log_t = _z(t, mu, sigma)
     with np.errstate(invalid="ignore"):
-        out = (math.log(m * lam) + lam * ndtr(z) - 0.5 * z * z - _LOG_SQRT_2PI
-               - math.log(sigma) - log_t)
+        out = math.log(m * lam) + lam * ndtr(z) - 0.5 * z * z - _LOG_SQRT_2PI - math.log(sigma) - log_t
     return np.where(np.asarray(t, dtype=float) > 0, out, -np.inf)
 
 
@@ -168,5 +167,16 @@ def simulate_counts(t, mu, sigma, lam, m=DEFAULT_M, size=1, rng=None) -> np.ndar
     return out
 
 
-__all__ = ["DEFAULT_M", "cumulative", "log_cumulative", "rate", "log_rate", "c_inf",
-           "peak_time", "lambda_through", "jacobian", "simulate_events", "simulate_counts"]
+__all__ = [
+    "DEFAULT_M",
+    "cumulative",
+    "log_cumulative",
+    "rate",
+    "log_rate",
+    "c_inf",
+    "peak_time",
+    "lambda_through",
+    "jacobian",
+    "simulate_events",
+    "simulate_counts",
+]

@@ -115,11 +115,20 @@ class FitResult:
     def summary(self) -> dict[str, Any]:
         """Values and stderrs by name, fit quality and identifiability (JSON-ready but for NaN)."""
         se = self.stderr
-        out: dict[str, Any] = {name: {"value": float(v), "stderr": float(e)}
-                               for name, v, e in zip(PARAM_NAMES, self.params, se)}
+        out: dict[str, Any] = {
+            name: {"value": float(v), "stderr": float(e)} for name, v, e in zip(PARAM_NAMES, self.params, se)
+        }
         out["c_inf"] = {"value": self.c_inf, "stderr": self.c_inf_stderr, "lower_bound": self.c_inf_lower_bound}
-        out.update(r2=self.r2, rmse=self.rmse, aic=self.aic, bic=self.bic, identifiable=self.identifiable,
-                   reasons=list(self.reasons), success=self.success, message=self.message)
+        out.update(
+            r2=self.r2,
+            rmse=self.rmse,
+            aic=self.aic,
+            bic=self.bic,
+            identifiable=self.identifiable,
+            reasons=list(self.reasons),
+            success=self.success,
+            message=self.message,
+        )
         if self.method == "mle":
             out.update(log_likelihood=self.log_likelihood, prior=self.prior)
         return out

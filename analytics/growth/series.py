@@ -27,12 +27,12 @@ count at the snapshot time when the last period is incomplete (a fractional ``t`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth.tree import CREATED_AT_FLOOR, ModelTree, looks_truncated
+from hubscape.core.errors import InputError
 
 #: Length of each period unit in days.
 PERIOD_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
@@ -82,15 +82,24 @@ class GrowthSeries:
         """The 1-based period index of each point of the series (the last may be partial)."""
         return np.ceil(self.t - 1e-9).astype(int)
 
-    def with_unit(self, unit: str) -> "GrowthSeries":
+    def with_unit(self, unit: str) -> GrowthSeries:
         """The same data counted in another period unit."""
         if unit == self.unit:
             return self
         scale = PERIOD_DAYS[self.unit] / PERIOD_DAYS[_check_unit(unit)]
         events = self.events * scale
         t, count = _cumulate(events, self.observed_until * scale)
-        return GrowthSeries(**{**self.__dict__, "unit": unit, "t": t, "count": count, "events": events,
-                               "observed_until": self.observed_until * scale, "notes": list(self.notes)})
+        return GrowthSeries(
+            **{
+                **self.__dict__,
+                "unit": unit,
+                "t": t,
+                "count": count,
+                "events": events,
+                "observed_until": self.observed_until * scale,
+                "notes": list(self.notes),
+            }
+        )
 
 
 def _check_unit(unit: str) -> str:
@@ -117,8 +126,9 @@ def is_floor_dated(created_at: datetime | None) -> bool:
     return created_at is not None and created_at <= CREATED_AT_FLOOR + FLOOR_TOLERANCE
 
 
-def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...] | None = None,
-                 release_date: datetime | None = None) -> GrowthSeries:
+def build_series(
+    tree: ModelTree, unit: str = "month", relations: tuple[str, ...] | None = None, release_date: datetime | None = None
+) -> GrowthSeries:
     """The cumulative count of ``tree``'s children per ``unit`` since the base's release.
 
     ``relations`` picks the children to count (default: every relation the tree lists);
@@ -148,7 +158,9 @@ def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...
     dates = sorted(d for d in earliest.values() if d is not None)
     n_missing = sum(1 for d in earliest.values() if d is None)
     if not dates:
-        raise InputError(f"{model}: none of its {len(earliest)} children has a creation date; there is no growth to fit")
+        raise InputError(
+            f"{model}: none of its {len(earliest)} children has a creation date; there is no growth to fit"
+        )
 
     base_date = tree.base.created_at
     floor_dated = is_floor_dated(base_date)
@@ -156,8 +168,11 @@ def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...
         release, release_source = release_date, "user"
     elif base_date is None or floor_dated:
         release, release_source = dates[0], "earliest child"
-        why = "has no creation date" if base_date is None else \
-            f"carries the Hub's creation-date floor ({base_date:%Y-%m-%d %H:%M:%S}), so its real release is earlier"
+        why = (
+            "has no creation date"
+            if base_date is None
+            else f"carries the Hub's creation-date floor ({base_date:%Y-%m-%d %H:%M:%S}), so its real release is earlier"
+        )
         notes.append(f"the base {why}; ages count from its earliest dated child ({dates[0]:%Y-%m-%d})")
     else:
         release, release_source = base_date, "hub created_at"
@@ -173,8 +188,9 @@ def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...
         raise InputError(f"{model}: every dated child is dated at or before the release; there is no growth to fit")
     n_before = int(np.sum(ages < 0))
     if n_before:
-        notes.append(f"{_children(n_before)} dated before the release (down to {ages.min():.2f} {unit}s) "
-                     f"counted in {unit} 1")
+        notes.append(
+            f"{_children(n_before)} dated before the release (down to {ages.min():.2f} {unit}s) counted in {unit} 1"
+        )
     events = np.sort(np.where(ages <= 0, 0.5 * min(1.0, observed_until), ages))
     t, count = _cumulate(events, observed_until)
 
@@ -188,29 +204,55 @@ def build_series(tree: ModelTree, unit: str = "month", relations: tuple[str, ...
     if truncated:
         notes.append(f"the listing ({len(listed)} children) looks truncated by a page cap: counts are a lower bound")
     return GrowthSeries(
-        model=model, unit=unit, t=t, count=count, events=events, observed_until=observed_until,
-        release_date=release, release_source=release_source, snapshot=snapshot, relations=relations,
-        source=tree.source, n_listed=len(listed), n_missing_dates=n_missing, n_duplicates=n_duplicates,
-        n_before_release=n_before, n_multi_base=n_multi_base, floor_dated=floor_dated,
-        truncated=truncated, notes=notes,
+        model=model,
+        unit=unit,
+        t=t,
+        count=count,
+        events=events,
+        observed_until=observed_until,
+        release_date=release,
+        release_source=release_source,
+        snapshot=snapshot,
+        relations=relations,
+        source=tree.source,
+        n_listed=len(listed),
+        n_missing_dates=n_missing,
+        n_duplicates=n_duplicates,
+        n_before_release=n_before,
+        n_multi_base=n_multi_base,
+        floor_dated=floor_dated,
+        truncated=truncated,
+        notes=notes,
     )
 
 
-def series_from_events(model: str, events, observed_until: float, unit: str = "month",
-                       release_date: datetime | None = None, source: str = "events") -> GrowthSeries:
+def series_from_events(
+    model: str,
+    events,
+    observed_until: float,
+    unit: str = "month",
+    release_date: datetime | None = None,
+    source: str = "events",
+) -> GrowthSeries:
     """A series from event ages (in ``unit``, > 0) observed until ``observed_until``.
 
     For simulated or resampled data (tests, benchmarks, demos)::
 
         >>> s = series_from_events("demo/a", wsb.simulate_events(1.5, 0.7, 3.0, until=24), 24.0)
     """
-    from datetime import timezone
 
     events = np.sort(np.asarray(events, dtype=float))
     if events.size and events[0] <= 0:
         raise InputError(f"{model}: event ages must be positive")
     t, count = _cumulate(events, float(observed_until))
-    return GrowthSeries(model=model, unit=_check_unit(unit), t=t, count=count, events=events,
-                        observed_until=float(observed_until),
-                        release_date=release_date or datetime(2023, 1, 1, tzinfo=timezone.utc),
-                        release_source="user", source=source)
+    return GrowthSeries(
+        model=model,
+        unit=_check_unit(unit),
+        t=t,
+        count=count,
+        events=events,
+        observed_until=float(observed_until),
+        release_date=release_date or datetime(2023, 1, 1, tzinfo=UTC),
+        release_source="user",
+        source=source,
+    )

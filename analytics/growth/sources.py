@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from hubscape.analytics.bundle import bundle_kind
-from hubscape.analytics.errors import InputError
 from hubscape.analytics.growth.series import GrowthSeries, build_series
 from hubscape.analytics.growth.tree import ModelTree, load_tree, read_children_csv
+from hubscape.core.bundle import bundle_kind
+from hubscape.core.errors import InputError
 
 
 def _trees(path: Path) -> list[ModelTree]:
@@ -33,8 +33,9 @@ def _trees(path: Path) -> list[ModelTree]:
     return read_children_csv(path)
 
 
-def load_series(sources: Sequence[str | Path], unit: str = "month",
-                relations: tuple[str, ...] | None = None) -> list[GrowthSeries]:
+def load_series(
+    sources: Sequence[str | Path], unit: str = "month", relations: tuple[str, ...] | None = None
+) -> list[GrowthSeries]:
     """Every model's growth series from ``sources``, in order; InputError on bad input."""
     out: list[GrowthSeries] = []
     for source in sources:
@@ -44,7 +45,9 @@ def load_series(sources: Sequence[str | Path], unit: str = "month",
         kind = bundle_kind(path) if path.is_file() else None
         if kind is not None:
             if kind != "growth":
-                raise InputError(f"{path} is a {kind} bundle; growth needs a growth bundle, a tree file or a children CSV")
+                raise InputError(
+                    f"{path} is a {kind} bundle; growth needs a growth bundle, a tree file or a children CSV"
+                )
             from hubscape.analytics.growth.growth_bundle import read_growth_bundle
 
             out += [r.series.with_unit(unit) for r in read_growth_bundle(path)]

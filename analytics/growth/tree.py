@@ -18,18 +18,19 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from hubscape.analytics.atomic import write_text
-from hubscape.analytics.errors import InputError
+from hubscape.core.atomic import write_text
+from hubscape.core.errors import InputError
 
 #: The relations a child can have to its base on the Hub (``base_model:<relation>:<id>``).
 RELATIONS: tuple[str, ...] = ("finetune", "adapter", "quantized", "merge")
 
-CREATED_AT_FLOOR = datetime(2022, 3, 2, 23, 29, 4, tzinfo=timezone.utc)
+CREATED_AT_FLOOR = datetime(2022, 3, 2, 23, 29, 4, tzinfo=UTC)
 """The earliest ``createdAt`` the Hub reports.
 
 The Hub began storing creation dates on 2022-03-02; every repository created before that
@@ -104,21 +105,21 @@ def parse_datetime(text: str) -> datetime:
     """
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def parse_snapshot(text: str) -> datetime:
     """Parse a crawl snapshot stamp such as ``20250407_212140`` (UTC), or an ISO time."""
     text = text.strip()
     try:
-        return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         return parse_datetime(text)
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -185,12 +186,14 @@ def tree_from_json(data: Any, *, source: str | None = None, where: str = "tree")
     ``source`` overrides the stored source (a loaded file reports ``cache:<path>``).
     """
     if not isinstance(data, dict) or data.get("format") != TREE_FORMAT:
-        raise InputError(f"{where} is not a hubscape tree file (no \"format\": \"{TREE_FORMAT}\")")
+        raise InputError(f'{where} is not a hubscape tree file (no "format": "{TREE_FORMAT}")')
     version = data.get("version")
     if not isinstance(version, int) or version < 1:
         raise InputError(f"{where}: invalid tree version {version!r}")
     if version > TREE_VERSION:
-        raise InputError(f"{where} is tree version {version}, newer than this hubscape reads ({TREE_VERSION}); upgrade hubscape")
+        raise InputError(
+            f"{where} is tree version {version}, newer than this hubscape reads ({TREE_VERSION}); upgrade hubscape"
+        )
     relations = data.get("relations")
     if not isinstance(relations, list) or any(r not in RELATIONS for r in relations):
         raise InputError(f"{where}: 'relations' must be a list drawn from {', '.join(RELATIONS)}")
@@ -316,14 +319,18 @@ def _read_children_rows(path: Path, handle) -> list[ModelTree]:
             try:
                 builder.add_snapshot(parse_snapshot(stamp))
             except ValueError:
-                raise InputError(f"{path} line {line}: unparsable snapshot {stamp!r} (expected e.g. 20250407_212140)") from None
+                raise InputError(
+                    f"{path} line {line}: unparsable snapshot {stamp!r} (expected e.g. 20250407_212140)"
+                ) from None
         child_id = (row.get("child_model") or "").strip()
         if not child_id:
             continue  # a base with no children
         relation = (row.get("child_relation_tags") or "").strip() if has_relation else ""
         relation = relation or "finetune"
         if relation not in RELATIONS:
-            raise InputError(f"{path} line {line}: unknown relation {relation!r} (expected one of {', '.join(RELATIONS)})")
+            raise InputError(
+                f"{path} line {line}: unknown relation {relation!r} (expected one of {', '.join(RELATIONS)})"
+            )
         builder.children.append(
             ModelRecord(
                 id=child_id,
@@ -344,7 +351,9 @@ def _csv_date(path: Path, line: int, column: str, text: str | None) -> datetime 
     try:
         return parse_datetime(text)
     except ValueError:
-        raise InputError(f"{path} line {line}: unparsable {column} {text!r} (expected an ISO date such as 2023-07-20 08:59:54+00:00)") from None
+        raise InputError(
+            f"{path} line {line}: unparsable {column} {text!r} (expected an ISO date such as 2023-07-20 08:59:54+00:00)"
+        ) from None
 
 
 @dataclass

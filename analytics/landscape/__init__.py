@@ -27,15 +27,36 @@ Batches are ``(inputs, targets)``; inputs a tensor, tuple or dict of tensors; th
 """
 
 from .bundle import load_landscape, save_landscape
-from .directions import (Directions, check_compatible, hessian_directions, interpolation_direction,
-                         normalize_direction, orthogonalize, pca_directions, plane_directions,
-                         random_directions, weights_of)
+from .directions import (
+    Directions,
+    check_compatible,
+    hessian_directions,
+    interpolation_direction,
+    normalize_direction,
+    orthogonalize,
+    pca_directions,
+    plane_directions,
+    random_directions,
+    weights_of,
+)
 from .grid import Objective, accuracy, compute_landscape
 from .result import LandscapeResult
 
 __all__ = [
-    "Directions", "LandscapeResult", "Objective", "accuracy", "check_compatible", "compute_landscape",
-    "hessian_directions", "interpolation_direction", "load_landscape", "normalize_direction",
-    "orthogonalize", "pca_directions", "plane_directions", "random_directions", "save_landscape",
+    "Directions",
+    "LandscapeResult",
+    "Objective",
+    "accuracy",
+    "check_compatible",
+    "compute_landscape",
+    "hessian_directions",
+    "interpolation_direction",
+    "load_landscape",
+    "normalize_direction",
+    "orthogonalize",
+    "pca_directions",
+    "plane_directions",
+    "random_directions",
+    "save_landscape",
     "weights_of",
 ]

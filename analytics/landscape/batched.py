@@ -25,7 +25,7 @@ the linearity shortcut, shortcut.py) is run for K points at once, with every poi
 Qualifying models (:func:`batched_steps`): an ``nn.Sequential`` whose modules after the first
 Linear/Conv layer are all of the exact types in ``ELEMENTWISE``, ``PER_SAMPLE`` or
 ``WITH_WEIGHTS`` below, without hooks, in eval mode. Every value equals the plain
-set-the-weights-and-evaluate loop up to float rounding (tests/landscape/test_batched.py).
+set-the-weights-and-evaluate loop up to float rounding (tests/analytics/landscape/test_batched.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 
 #: Activations of one slice of samples for the K points of a chunk (see BatchedStack.evaluate).
 SLICE_BYTES = 8 * 2**20
@@ -51,15 +50,58 @@ ONEDNN_MIN_FLOPS = 10_000_000
 def _module_types():
     import torch.nn as nn
 
-    elementwise = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
-                   nn.Tanh, nn.Sigmoid, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Softplus, nn.Softsign,
-                   nn.Tanhshrink, nn.LogSigmoid, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
-                   nn.Dropout3d, nn.AlphaDropout)
-    per_sample = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
-                  nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
-                  nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Flatten, nn.Unflatten)
-    with_weights = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.BatchNorm1d, nn.BatchNorm2d,
-                    nn.BatchNorm3d, nn.LayerNorm)
+    elementwise = (
+        nn.ReLU,
+        nn.ReLU6,
+        nn.LeakyReLU,
+        nn.ELU,
+        nn.SELU,
+        nn.CELU,
+        nn.GELU,
+        nn.SiLU,
+        nn.Mish,
+        nn.Tanh,
+        nn.Sigmoid,
+        nn.Hardtanh,
+        nn.Hardswish,
+        nn.Hardsigmoid,
+        nn.Softplus,
+        nn.Softsign,
+        nn.Tanhshrink,
+        nn.LogSigmoid,
+        nn.Identity,
+        nn.Dropout,
+        nn.Dropout1d,
+        nn.Dropout2d,
+        nn.Dropout3d,
+        nn.AlphaDropout,
+    )
+    per_sample = (
+        nn.MaxPool1d,
+        nn.MaxPool2d,
+        nn.MaxPool3d,
+        nn.AvgPool1d,
+        nn.AvgPool2d,
+        nn.AvgPool3d,
+        nn.AdaptiveAvgPool1d,
+        nn.AdaptiveAvgPool2d,
+        nn.AdaptiveAvgPool3d,
+        nn.AdaptiveMaxPool1d,
+        nn.AdaptiveMaxPool2d,
+        nn.AdaptiveMaxPool3d,
+        nn.Flatten,
+        nn.Unflatten,
+    )
+    with_weights = (
+        nn.Linear,
+        nn.Conv1d,
+        nn.Conv2d,
+        nn.Conv3d,
+        nn.BatchNorm1d,
+        nn.BatchNorm2d,
+        nn.BatchNorm3d,
+        nn.LayerNorm,
+    )
     return elementwise, per_sample, with_weights
 
 
@@ -108,12 +150,12 @@ class BatchedStack:
         # point, so that the next Linear gets the K points' h^T as one contiguous (K*F, N) block
         self.feature_major = all(len(shape) == 1 for _, shape in self.terms)
         if self.feature_major:
-            self.terms = [(s.view(len(s), -1, shape[0]).transpose(1, 2).reshape(len(s), -1), shape)
-                          for s, shape in self.terms]
+            self.terms = [
+                (s.view(len(s), -1, shape[0]).transpose(1, 2).reshape(len(s), -1), shape) for s, shape in self.terms
+            ]
         dirs = [d1] if d2 is None else [d1, d2]
         # per moving parameter: (1 + dims, numel) = [origin; d1; d2], combined per chunk by one GEMM
-        self.stacks = {k: torch.stack([origin[k], *(d[k] for d in dirs)]).reshape(1 + len(dirs), -1)
-                       for k in active}
+        self.stacks = {k: torch.stack([origin[k], *(d[k] for d in dirs)]).reshape(1 + len(dirs), -1) for k in active}
         self.origin = origin
         loss = _batched_loss(objective.loss_fn)
         metrics = [_batched_metric(fn) for fn in objective.metrics.values()]
@@ -123,8 +165,10 @@ class BatchedStack:
         # per batch: (batched, plain) per value, the batched one bound to the batch's targets
         # (None where they do not fit it: then the plain function runs once per point)
         plain = [objective.loss_fn, *objective.metrics.values()]
-        self.value_fns = [[(fn(t) if fn is not None else None, p) for fn, p in zip([loss, *metrics], plain)]
-                          for _, t in objective.batches]
+        self.value_fns = [
+            [(fn(t) if fn is not None else None, p) for fn, p in zip([loss, *metrics], plain)]
+            for _, t in objective.batches
+        ]
         self.dtype, self.device = terms[0][0].dtype, terms[0][0].device
         self._buffers = {}
 
@@ -154,7 +198,7 @@ class BatchedStack:
                 for i in range(0, n, step):
                     j = min(n, i + step)
                     if not self.feature_major:
-                        h = self._first_layer(coef, stack[:, i * F:j * F]).view(K, j - i, *shape)
+                        h = self._first_layer(coef, stack[:, i * F : j * F]).view(K, j - i, *shape)
                     else:  # (K, F, N) in memory, seen as (K, N, F)
                         part = stack if j - i == n else stack.view(len(stack), F, n)[:, :, i:j].reshape(len(stack), -1)
                         h = self._first_layer(coef, part).view(K, F, j - i).transpose(1, 2)
@@ -269,9 +313,14 @@ def _onednn_pays(h3, w) -> bool:
 
     K, M, n_in = h3.shape
     n_out = w.shape[1]
-    return (h3.device.type == "cpu" and h3.dtype == torch.float32 and torch.backends.mkldnn.is_available()
-            and h3.transpose(1, 2).is_contiguous() and 2 * K * M * n_in * n_out >= ONEDNN_MIN_FLOPS
-            and 4 * K * M * max(n_in, n_out) <= SLICE_BYTES)
+    return (
+        h3.device.type == "cpu"
+        and h3.dtype == torch.float32
+        and torch.backends.mkldnn.is_available()
+        and h3.transpose(1, 2).is_contiguous()
+        and 2 * K * M * n_in * n_out >= ONEDNN_MIN_FLOPS
+        and 4 * K * M * max(n_in, n_out) <= SLICE_BYTES
+    )
 
 
 def _monotone(mod) -> bool:
@@ -305,8 +354,14 @@ def _fuse_first_max_pool(steps, terms):
     n = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}[type(pool)]
     ks = _tuple(pool.kernel_size, n)
     st = _tuple(pool.stride if pool.stride is not None else pool.kernel_size, n)
-    if (len(shape) != n + 1 or ks != st or pool.return_indices or pool.ceil_mode
-            or any(p != 0 for p in _tuple(pool.padding, n)) or any(d != 1 for d in _tuple(pool.dilation, n))):
+    if (
+        len(shape) != n + 1
+        or ks != st
+        or pool.return_indices
+        or pool.ceil_mode
+        or any(p != 0 for p in _tuple(pool.padding, n))
+        or any(d != 1 for d in _tuple(pool.dilation, n))
+    ):
         return steps, terms
     outs = [size // k for size, k in zip(shape[1:], ks)]
     if min(outs) < 1:
@@ -318,16 +373,20 @@ def _fuse_first_max_pool(steps, terms):
         t = t.reshape(M, N, shape[0], *(v for o, k in zip(outs, ks) for v in (o, k)))
         perm = (0, 1, *(4 + 2 * j for j in range(n)), 2, *(3 + 2 * j for j in range(n)))
         fused.append((t.permute(perm).reshape(M, -1), (math.prod(ks), shape[0], *outs)))
-    return [(name, pool, "block_max"), *steps[:i], *steps[i + 1:]], fused
+    return [(name, pool, "block_max"), *steps[:i], *steps[i + 1 :]], fused
 
 
 def _strided_max_pool_applies(mod, h) -> bool:
     import torch.nn as nn
 
-    return (type(mod) in (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d) and not mod.return_indices
-            and not mod.ceil_mode and h.dim() == 3 + {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}[type(mod)]
-            and all(p == 0 for p in _tuple(mod.padding, h.dim() - 3))
-            and all(d == 1 for d in _tuple(mod.dilation, h.dim() - 3)))
+    return (
+        type(mod) in (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
+        and not mod.return_indices
+        and not mod.ceil_mode
+        and h.dim() == 3 + {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}[type(mod)]
+        and all(p == 0 for p in _tuple(mod.padding, h.dim() - 3))
+        and all(d == 1 for d in _tuple(mod.dilation, h.dim() - 3))
+    )
 
 
 def _tuple(v, n):
@@ -376,7 +435,10 @@ def _layer_norm(h, mod, w, b):
 
     out = F.layer_norm(h, mod.normalized_shape, None, None, mod.eps)
     lead = [1] * (h.dim() - 1 - len(mod.normalized_shape))
-    shape = lambda p: p.reshape(p.shape[0], *lead, *mod.normalized_shape) if p.dim() > len(mod.normalized_shape) else p
+
+    def shape(p):
+        return p.reshape(p.shape[0], *lead, *mod.normalized_shape) if p.dim() > len(mod.normalized_shape) else p
+
     if w is not None:
         out = out * shape(w)
     if b is not None:
@@ -406,8 +468,12 @@ def _batched_loss(fn):
     import torch
     import torch.nn.functional as F
 
-    ce = fn is F.cross_entropy or (type(fn) is torch.nn.CrossEntropyLoss and fn.weight is None
-                                   and fn.reduction == "mean" and fn.label_smoothing == 0.0)
+    ce = fn is F.cross_entropy or (
+        type(fn) is torch.nn.CrossEntropyLoss
+        and fn.weight is None
+        and fn.reduction == "mean"
+        and fn.label_smoothing == 0.0
+    )
     if ce:
         ignore = getattr(fn, "ignore_index", -100)
 
@@ -421,11 +487,14 @@ def _batched_loss(fn):
             return -logp.index_select(1, t * N + torch.arange(N, device=t.device)).sum(1)
 
         def bind(t):
-            ok = isinstance(t, torch.Tensor) and t.dim() == 1 and t.dtype == torch.long and not bool((t == ignore).any())
+            ok = (
+                isinstance(t, torch.Tensor) and t.dim() == 1 and t.dtype == torch.long and not bool((t == ignore).any())
+            )
             return cross_entropy if ok else None
 
         return bind
     if fn is F.mse_loss or (type(fn) is torch.nn.MSELoss and fn.reduction == "mean"):
+
         def mse(out, t):
             if tuple(out.shape[1:]) != tuple(t.shape):
                 return None

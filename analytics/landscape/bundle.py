@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bundle import read_bundle, write_bundle
-from ..errors import BundleError
+from hubscape.core.bundle import read_bundle, write_bundle
+from hubscape.core.errors import BundleError
+
 from .result import LandscapeResult
 
 
@@ -25,9 +26,13 @@ def landscape_arrays(result: LandscapeResult) -> tuple[dict[str, np.ndarray], di
     if result.markers:
         arrays["markers/xy"] = np.asarray([result.markers[n] for n in result.markers], dtype=np.float64)
     meta = dict(result.meta)
-    meta.update(center_loss=result.center_loss, center_metrics=dict(result.center_metrics),
-                complete=bool(result.complete), markers=list(result.markers),
-                n_gaps=int((result.done & ~np.isfinite(result.loss)).sum()))
+    meta.update(
+        center_loss=result.center_loss,
+        center_metrics=dict(result.center_metrics),
+        complete=bool(result.complete),
+        markers=list(result.markers),
+        n_gaps=int((result.done & ~np.isfinite(result.loss)).sum()),
+    )
     return arrays, meta
 
 
@@ -59,7 +64,17 @@ def load_landscape(path: str | Path) -> LandscapeResult:
     center_metrics = meta.pop("center_metrics", {}) or {}
     complete = bool(meta.pop("complete", True))
     meta.pop("n_gaps", None)
-    return LandscapeResult(x=x, y=y, loss=loss.astype(np.float64), done=done.astype(bool), metrics=metrics,
-                           center_loss=center, center_metrics=center_metrics, complete=complete, meta=meta,
-                           trajectory_xy=b.arrays.get("trajectory/xy"), trajectory_loss=b.arrays.get("trajectory/loss"),
-                           markers=markers)
+    return LandscapeResult(
+        x=x,
+        y=y,
+        loss=loss.astype(np.float64),
+        done=done.astype(bool),
+        metrics=metrics,
+        center_loss=center,
+        center_metrics=center_metrics,
+        complete=complete,
+        meta=meta,
+        trajectory_xy=b.arrays.get("trajectory/xy"),
+        trajectory_loss=b.arrays.get("trajectory/loss"),
+        markers=markers,
+    )

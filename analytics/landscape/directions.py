@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
 
 if TYPE_CHECKING:  # torch is imported lazily: hubscape.analytics must import without it
-    import torch
+    pass
 
 Weights = dict  # dict[str, torch.Tensor]
 
@@ -89,6 +90,7 @@ class Directions:
 
 # ----------------------------------------------------------------------------- weight dicts
 
+
 def weights_of(model) -> Weights:
     """The model's named parameters as detached clones (tied weights appear once)."""
     return {name: p.detach().clone() for name, p in model.named_parameters()}
@@ -123,16 +125,17 @@ def ignored_names(model, ignore: Iterable[str] = DEFAULT_IGNORE) -> list[str]:
     return out
 
 
-def check_compatible(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str = "A",
-                     name_b: str = "B") -> None:
+def check_compatible(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str = "A", name_b: str = "B") -> None:
     """Raise an InputError naming the first tensor where two weight dicts differ in layout."""
     for key, ta in a.items():
         if key not in b:
             raise InputError(f"checkpoints do not match: {name_b} has no tensor {key!r} (present in {name_a})")
         tb = b[key]
         if tuple(ta.shape) != tuple(tb.shape):
-            raise InputError(f"checkpoints do not match: tensor {key!r} has shape {tuple(ta.shape)} in "
-                             f"{name_a} but {tuple(tb.shape)} in {name_b}")
+            raise InputError(
+                f"checkpoints do not match: tensor {key!r} has shape {tuple(ta.shape)} in "
+                f"{name_a} but {tuple(tb.shape)} in {name_b}"
+            )
     for key in b:
         if key not in a:
             raise InputError(f"checkpoints do not match: {name_a} has no tensor {key!r} (present in {name_b})")
@@ -161,8 +164,10 @@ def _scale(a: Weights, s: float) -> Weights:
 
 # ---------------------------------------------------------------------------- normalization
 
-def normalize_direction(d: Weights, w: Weights, normalization: str | None = "filter",
-                        zero: Iterable[str] = ()) -> Weights:
+
+def normalize_direction(
+    d: Weights, w: Weights, normalization: str | None = "filter", zero: Iterable[str] = ()
+) -> Weights:
     """Scale direction ``d`` to the weights ``w`` (returns a new dict).
 
     filter: each filter (slice along dim 0) of a >=2-D tensor gets the norm of the weights'
@@ -204,8 +209,9 @@ def gaussian_like(w: Weights, generator) -> Weights:
     """A standard Gaussian direction shaped like ``w``, drawn in key order from ``generator``."""
     import torch
 
-    return {k: torch.randn(v.shape, generator=generator, dtype=torch.float64).to(v.dtype).to(v.device)
-            for k, v in w.items()}
+    return {
+        k: torch.randn(v.shape, generator=generator, dtype=torch.float64).to(v.dtype).to(v.device) for k, v in w.items()
+    }
 
 
 def orthogonalize(d2: Weights, d1: Weights) -> Weights:
@@ -218,8 +224,15 @@ def orthogonalize(d2: Weights, d1: Weights) -> Weights:
 
 # ------------------------------------------------------------------------------ the makers
 
-def random_directions(model, dims: int = 2, seed: int = 0, normalization: str | None = "filter",
-                      ignore: Sequence[str] = DEFAULT_IGNORE, orthogonal: bool = True) -> Directions:
+
+def random_directions(
+    model,
+    dims: int = 2,
+    seed: int = 0,
+    normalization: str | None = "filter",
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    orthogonal: bool = True,
+) -> Directions:
     """Gaussian random directions around ``model``'s weights (Li et al. 2018).
 
     ``normalization``: "filter" (default), "layer", "weight", "model" or None. ``ignore``:
@@ -249,11 +262,21 @@ def random_directions(model, dims: int = 2, seed: int = 0, normalization: str | 
             ds[1] = orthogonalize(ds[1], ds[0])
     device = next(iter(w.values())).device
     ds = [{k: v.to(device) for k, v in d.items()} for d in ds]
-    meta = {"seed": int(seed), "normalization": normalization, "ignore": list(ignore or ()),
-            "ignored_parameters": len(zero), "orthogonalized": bool(orthogonal and dims == 2),
-            "cosine_before_orthogonalization": cosine}
-    return Directions(method="filter" if normalization == "filter" else "random", origin=w, d1=ds[0],
-                      d2=ds[1] if dims == 2 else None, meta=meta)
+    meta = {
+        "seed": int(seed),
+        "normalization": normalization,
+        "ignore": list(ignore or ()),
+        "ignored_parameters": len(zero),
+        "orthogonalized": bool(orthogonal and dims == 2),
+        "cosine_before_orthogonalization": cosine,
+    }
+    return Directions(
+        method="filter" if normalization == "filter" else "random",
+        origin=w,
+        d1=ds[0],
+        d2=ds[1] if dims == 2 else None,
+        meta=meta,
+    )
 
 
 def interpolation_direction(start, end, names: tuple[str, str] = ("start", "end")) -> Directions:
@@ -261,13 +284,17 @@ def interpolation_direction(start, end, names: tuple[str, str] = ("start", "end"
     a, b = _as_weights(start), _as_weights(end)
     check_compatible(a, b, *names)
     d = _sub(_like(b, a), a)
-    return Directions(method="interpolate", origin=a, d1=d, default_range=(-0.25, 1.25),
-                      markers={names[0]: (0.0,), names[1]: (1.0,)},
-                      meta={"checkpoints": list(names), "distance": norm(d)})
+    return Directions(
+        method="interpolate",
+        origin=a,
+        d1=d,
+        default_range=(-0.25, 1.25),
+        markers={names[0]: (0.0,), names[1]: (1.0,)},
+        meta={"checkpoints": list(names), "distance": norm(d)},
+    )
 
 
-def plane_directions(m0, m1, m2, names: tuple[str, str, str] = ("A", "B", "C"),
-                     orthogonal: bool = True) -> Directions:
+def plane_directions(m0, m1, m2, names: tuple[str, str, str] = ("A", "B", "C"), orthogonal: bool = True) -> Directions:
     """The plane through three models: m0 at (0,0), m1 at (1,0), m2 at (c, 1).
 
     With ``orthogonal`` the second axis is the part of m2 - m0 orthogonal to m1 - m0, scaled so
@@ -285,9 +312,15 @@ def plane_directions(m0, m1, m2, names: tuple[str, str, str] = ("A", "B", "C"),
         d2 = _axpy(-c, d1, d2)
     if norm(d1) == 0 or norm(d2) == 0:
         raise InputError("the three models do not span a plane (two are equal or all are collinear)")
-    return Directions(method="plane", origin=w0, d1=d1, d2=d2, default_range=(-0.25, 1.25),
-                      markers={names[0]: (0.0, 0.0), names[1]: (1.0, 0.0), names[2]: (c, 1.0)},
-                      meta={"checkpoints": list(names), "orthogonalized": orthogonal})
+    return Directions(
+        method="plane",
+        origin=w0,
+        d1=d1,
+        d2=d2,
+        default_range=(-0.25, 1.25),
+        markers={names[0]: (0.0, 0.0), names[1]: (1.0, 0.0), names[2]: (c, 1.0)},
+        meta={"checkpoints": list(names), "orthogonalized": orthogonal},
+    )
 
 
 def pca_directions(checkpoints: Sequence, names: Sequence[str] | None = None, dims: int = 2) -> Directions:
@@ -314,7 +347,7 @@ def pca_directions(checkpoints: Sequence, names: Sequence[str] | None = None, di
     # rows = checkpoints; the SVD of the centred k x n matrix gives the components cheaply
     centred = mat - mat.mean(dim=0, keepdim=True)
     _, s, vh = torch.linalg.svd(centred, full_matrices=False)
-    var = (s ** 2).numpy()
+    var = (s**2).numpy()
     total = float(var.sum())
     if total == 0:
         raise InputError("the checkpoints of the trajectory are all equal; PCA has nothing to show")
@@ -325,20 +358,28 @@ def pca_directions(checkpoints: Sequence, names: Sequence[str] | None = None, di
         d, offset = {}, 0
         for k in keys:
             n = last[k].numel()
-            d[k] = comp[offset:offset + n].reshape(last[k].shape).to(last[k].dtype).to(last[k].device)
+            d[k] = comp[offset : offset + n].reshape(last[k].shape).to(last[k].dtype).to(last[k].device)
             offset += n
         axes.append(d)
-    lo = float(coords.min()); hi = float(coords.max())
+    lo = float(coords.min())
+    hi = float(coords.max())
     pad = 0.2 * max(hi - lo, 1e-12)
-    return Directions(method="pca", origin=last, d1=axes[0], d2=axes[1] if dims == 2 else None,
-                      default_range=(lo - pad, hi + pad), trajectory=np.asarray(coords, dtype=np.float64),
-                      trajectory_weights=ws,
-                      markers={names[-1]: tuple([0.0] * dims)},
-                      meta={"checkpoints": names, "explained_variance": (var[:dims] / total).tolist()})
+    return Directions(
+        method="pca",
+        origin=last,
+        d1=axes[0],
+        d2=axes[1] if dims == 2 else None,
+        default_range=(lo - pad, hi + pad),
+        trajectory=np.asarray(coords, dtype=np.float64),
+        trajectory_weights=ws,
+        markers={names[-1]: tuple([0.0] * dims)},
+        meta={"checkpoints": names, "explained_variance": (var[:dims] / total).tolist()},
+    )
 
 
-def hessian_directions(objective, k: int = 2, method: str = "lanczos", iters: int = 100,
-                       tol: float = 1e-6, seed: int = 0) -> Directions:
+def hessian_directions(
+    objective, k: int = 2, method: str = "lanczos", iters: int = 100, tol: float = 1e-6, seed: int = 0
+) -> Directions:
     """The top-``k`` (largest |eigenvalue|) Hessian eigen-directions of ``objective``'s loss.
 
     Hessian-vector products by double backward through the whole data; ``method`` is
@@ -363,7 +404,7 @@ def hessian_directions(objective, k: int = 2, method: str = "lanczos", iters: in
         t = torch.from_numpy(np.ascontiguousarray(v))
         out, off = {}, 0
         for name, shape, size in zip(keys, shapes, sizes):
-            out[name] = t[off:off + size].reshape(shape).to(w[name].dtype).to(w[name].device)
+            out[name] = t[off : off + size].reshape(shape).to(w[name].dtype).to(w[name].device)
             off += size
         return out
 
@@ -378,8 +419,7 @@ def hessian_directions(objective, k: int = 2, method: str = "lanczos", iters: in
         from scipy.sparse.linalg import LinearOperator, eigsh
 
         op = LinearOperator((n_total, n_total), matvec=lambda v: hvp(np.asarray(v).ravel()), dtype=np.float64)
-        vals, vecs = eigsh(op, k=k, which="LM", v0=rng.standard_normal(n_total), maxiter=iters * n_total,
-                           tol=tol)
+        vals, vecs = eigsh(op, k=k, which="LM", v0=rng.standard_normal(n_total), maxiter=iters * n_total, tol=tol)
         order = np.argsort(-np.abs(vals))
         vals, vecs = vals[order], vecs[:, order].T
     else:
@@ -405,9 +445,13 @@ def hessian_directions(objective, k: int = 2, method: str = "lanczos", iters: in
             vecs.append(v)
         vals = np.asarray(vals)
     axes = [unflat(v / np.linalg.norm(v)) for v in vecs]
-    return Directions(method="hessian", origin=w, d1=axes[0], d2=axes[1] if k >= 2 else None,
-                      meta={"eigenvalues": [float(x) for x in vals], "hessian_method": method,
-                            "seed": int(seed)})
+    return Directions(
+        method="hessian",
+        origin=w,
+        d1=axes[0],
+        d2=axes[1] if k >= 2 else None,
+        meta={"eigenvalues": [float(x) for x in vals], "hessian_method": method, "seed": int(seed)},
+    )
 
 
 def _like(w: Weights, ref: Weights) -> Weights:

@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
+
 from .directions import Directions, weights_of
 from .result import LandscapeResult
 
@@ -65,8 +67,15 @@ class Objective:
     batch-norm statistics).
     """
 
-    def __init__(self, model, batches: Iterable, loss_fn: Callable, metrics: Mapping[str, Callable] | Sequence[str] | None = None,
-                 device: str | None = None, loss_name: str | None = None):
+    def __init__(
+        self,
+        model,
+        batches: Iterable,
+        loss_fn: Callable,
+        metrics: Mapping[str, Callable] | Sequence[str] | None = None,
+        device: str | None = None,
+        loss_name: str | None = None,
+    ):
         import torch
 
         self.device = torch.device(resolve_device(device))
@@ -188,7 +197,7 @@ class Objective:
 
 
 def resolve_device(device: str | None) -> str:
-    """"cpu", "cuda" (checked) or None (cuda when available)."""
+    """ "cpu", "cuda" (checked) or None (cuda when available)."""
     import torch
 
     if device in (None, "auto"):
@@ -223,6 +232,7 @@ def _to(x, device):
 
 # ------------------------------------------------------------------------------------ grids
 
+
 def grid_axes(directions: Directions, grid: Sequence[int], span=None) -> tuple[np.ndarray, np.ndarray | None]:
     """The coordinates of the grid: ``span`` None (the directions' default range), a float s
     (-s..s) or a pair (lo, hi); ``grid`` is (n,) in 1D or (nx, ny) in 2D."""
@@ -241,6 +251,7 @@ def grid_axes(directions: Directions, grid: Sequence[int], span=None) -> tuple[n
         lo, hi = (float(v) for v in span)
         if not hi > lo:
             raise InputError(f"span ({lo}, {hi}): the upper end must exceed the lower")
+
     def axis(n):  # one point sits in the middle of the range
         return np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
 
@@ -266,11 +277,20 @@ def _active_names(directions: Directions) -> list[str]:
     return out
 
 
-def compute_landscape(objective: Objective, directions: Directions, grid: Sequence[int] = (41, 41),
-                      span=None, chunk: int | None = None, out: str | Path | None = None,
-                      resume: bool = False, progress: bool = False, vectorize: bool | None = None,
-                      shortcut: bool | None = None, batched: bool | None = None,
-                      info: Mapping[str, Any] | None = None) -> LandscapeResult:
+def compute_landscape(
+    objective: Objective,
+    directions: Directions,
+    grid: Sequence[int] = (41, 41),
+    span=None,
+    chunk: int | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    vectorize: bool | None = None,
+    shortcut: bool | None = None,
+    batched: bool | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> LandscapeResult:
     """Evaluate ``objective`` on the grid spanned by ``directions``.
 
     ``grid``: (nx,) or (nx, ny); ``span``: see :func:`grid_axes`; ``chunk``: points evaluated
@@ -334,8 +354,10 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
     result.meta["shortcut"] = fast.name if fast is not None else None
     qualifies = fast is not None and fast.batched is not None
     if batched and not qualifies:
-        raise InputError("batched evaluation needs an nn.Sequential of supported modules (Linear/Conv first; "
-                         "see hubscape.analytics.landscape.batched) with tensor inputs")
+        raise InputError(
+            "batched evaluation needs an nn.Sequential of supported modules (Linear/Conv first; "
+            "see hubscape.analytics.landscape.batched) with tensor inputs"
+        )
     batch_mode = {"vectorize": qualifies and (batched or (batched is None and vectorize is not True))}
     if auto and batch_mode["vectorize"]:
         chunk = min(chunk, fast.batched.auto_chunk(fast.activation_bytes()))
@@ -353,9 +375,17 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
             return _with_fallback(batch_mode, lambda: fast.evaluate(xs, ys, "batched"), point)
         return _with_fallback(mode, lambda: fast.evaluate(xs, ys, "vmap"), point)
 
-    run_grid(result, evaluate, centre, chunk, out=out, previous=previous, progress=progress,
-             oom_advice=f"evaluating {chunk} grid point(s) at once on {device}: rerun with a smaller "
-                        f"--chunk (e.g. --chunk {max(1, chunk // 4)})")
+    run_grid(
+        result,
+        evaluate,
+        centre,
+        chunk,
+        out=out,
+        previous=previous,
+        progress=progress,
+        oom_advice=f"evaluating {chunk} grid point(s) at once on {device}: rerun with a smaller "
+        f"--chunk (e.g. --chunk {max(1, chunk // 4)})",
+    )
     result.meta["batched"] = bool(batch_mode["vectorize"])
     result.meta["vectorized"] = not result.meta["batched"] and mode["vectorize"] is not False
     if mode.get("fallback"):
@@ -364,8 +394,12 @@ def compute_landscape(objective: Objective, directions: Directions, grid: Sequen
         result.meta["batched_fallback"] = batch_mode["fallback"]
     if directions.trajectory_weights is not None:
         result.trajectory_loss = np.array(
-            [objective.evaluate({**own, **{k: v.to(device) for k, v in w.items()}})["loss"]
-             for w in directions.trajectory_weights], dtype=np.float64)
+            [
+                objective.evaluate({**own, **{k: v.to(device) for k, v in w.items()}})["loss"]
+                for w in directions.trajectory_weights
+            ],
+            dtype=np.float64,
+        )
         result.trajectory_loss[~np.isfinite(result.trajectory_loss)] = np.nan
     if out is not None:
         save_landscape(result, out)
@@ -393,13 +427,23 @@ def previous_result(out, resume: bool) -> LandscapeResult | None:
     if resume:
         return previous
     if not previous.complete:
-        raise InputError(f"{out} holds a partial grid ({int(previous.done.sum())} of {previous.done.size} "
-                         "points); pass --resume to continue it, or delete it to start over")
+        raise InputError(
+            f"{out} holds a partial grid ({int(previous.done.sum())} of {previous.done.size} "
+            "points); pass --resume to continue it, or delete it to start over"
+        )
     return None
 
 
-def run_grid(result: LandscapeResult, evaluate, centre, chunk: int, out=None,
-             previous: LandscapeResult | None = None, progress: bool = False, oom_advice: str = "") -> None:
+def run_grid(
+    result: LandscapeResult,
+    evaluate,
+    centre,
+    chunk: int,
+    out=None,
+    previous: LandscapeResult | None = None,
+    progress: bool = False,
+    oom_advice: str = "",
+) -> None:
     """Fill ``result`` chunk by chunk: ``evaluate(xs, ys) -> (P, 1 + n_metrics)`` values.
 
     Continues ``previous`` (a partial grid of the same settings), computes the centre with
@@ -429,9 +473,10 @@ def run_grid(result: LandscapeResult, evaluate, centre, chunk: int, out=None,
         todo = np.flatnonzero(~result.done.reshape(-1))
         with _progress(progress, len(todo), result.done.size) as (prog, task):
             for start in range(0, len(todo), chunk):
-                idx = todo[start:start + chunk]
-                values = np.asarray(evaluate(flat_x[idx], flat_y[idx] if flat_y is not None else None),
-                                    dtype=np.float64).reshape(len(idx), 1 + len(names))
+                idx = todo[start : start + chunk]
+                values = np.asarray(
+                    evaluate(flat_x[idx], flat_y[idx] if flat_y is not None else None), dtype=np.float64
+                ).reshape(len(idx), 1 + len(names))
                 values = np.where(np.isfinite(values), values, np.nan)
                 result.loss.reshape(-1)[idx] = values[:, 0]
                 for j, m in enumerate(names):
@@ -447,8 +492,10 @@ def run_grid(result: LandscapeResult, evaluate, centre, chunk: int, out=None,
         kept = ""
         if out is not None and result.done.any():
             save_landscape(result, out)
-            kept = (f"; the {int(result.done.sum())} points done are kept in {out} "
-                    "(complete: false), continue with --resume")
+            kept = (
+                f"; the {int(result.done.sum())} points done are kept in {out} "
+                "(complete: false), continue with --resume"
+            )
         raise InputError(f"out of memory {oom_advice}{kept}") from None
     result.complete = True
 
@@ -461,13 +508,15 @@ def _flat_coords(x, y):
 
 
 def _evaluate_chunk(objective, origin, d1, d2, active, fixed, own, xs, ys, mode) -> np.ndarray:
-    import torch
 
     def stacked_weights():
         return {k: along(origin[k], [d1[k]] if d2 is None else [d1[k], d2[k]], xs, ys) for k in active}
 
-    return _with_fallback(mode, lambda: objective.evaluate_stacked(stacked_weights(), {**own, **fixed}),
-                          lambda: _one_by_one(objective, origin, d1, d2, active, fixed, own, xs, ys, mode))
+    return _with_fallback(
+        mode,
+        lambda: objective.evaluate_stacked(stacked_weights(), {**own, **fixed}),
+        lambda: _one_by_one(objective, origin, d1, d2, active, fixed, own, xs, ys, mode),
+    )
 
 
 def along(base, dirs, xs, ys):
@@ -542,13 +591,17 @@ def check_resumable(previous: LandscapeResult, current: LandscapeResult) -> None
     for key in ("dims", "method", "grid", "loss", "metrics", "model", "data", "span", "refusal"):
         a, b = previous.meta.get(key), _jsonish(current.meta.get(key))
         if a != b:
-            raise InputError(f"cannot resume: the partial grid has {key}={a!r}, this run {key}={b!r}; "
-                             "rerun with the same settings or delete the bundle")
+            raise InputError(
+                f"cannot resume: the partial grid has {key}={a!r}, this run {key}={b!r}; "
+                "rerun with the same settings or delete the bundle"
+            )
     da, db = previous.meta.get("direction", {}), _jsonish(current.meta.get("direction", {}))
     for key in ("seed", "normalization", "ignore", "fingerprint"):
         if da.get(key) != db.get(key):
-            raise InputError(f"cannot resume: the partial grid's directions differ ({key}: "
-                             f"{da.get(key)!r} vs {db.get(key)!r}); delete the bundle to start over")
+            raise InputError(
+                f"cannot resume: the partial grid's directions differ ({key}: "
+                f"{da.get(key)!r} vs {db.get(key)!r}); delete the bundle to start over"
+            )
     if not np.allclose(previous.x, current.x) or (current.y is not None and not np.allclose(previous.y, current.y)):
         raise InputError("cannot resume: the partial grid has other coordinates (grid or span differ)")
 
@@ -556,7 +609,7 @@ def check_resumable(previous: LandscapeResult, current: LandscapeResult) -> None
 def _jsonish(value):
     import json
 
-    from ..bundle import to_jsonable
+    from hubscape.core.bundle import to_jsonable
 
     return json.loads(json.dumps(to_jsonable(value)))
 
@@ -571,11 +624,24 @@ class _NoProgress:
 
 class _RichProgress:
     def __init__(self, todo, total):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        self.progress = Progress(TextColumn("landscape"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False)
+        self.progress = Progress(
+            TextColumn("landscape"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         self.todo, self.total = todo, total
 
     def __enter__(self):

@@ -29,11 +29,13 @@ its batches, a stated loss, and how to read ``--other`` checkpoints for it). ``M
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..errors import InputError
+from hubscape.core.errors import InputError
+
 from ..hf import load_hf, load_hf_config, load_tokenizer, resolve_model
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
@@ -54,8 +56,10 @@ class LandscapeProblem:
 
 # ------------------------------------------------------------------------------- dispatch
 
-def load_problem(model: str, data: str | None = None, batch_size: int = 64, max_length: int = 64,
-                 loss: str | None = None) -> LandscapeProblem:
+
+def load_problem(
+    model: str, data: str | None = None, batch_size: int = 64, max_length: int = 64, loss: str | None = None
+) -> LandscapeProblem:
     """Load ``model`` (module file, HF directory, Hub id or ``minilm``) with ``data`` and a stated loss."""
     model = resolve_model(model)
     path = Path(model)
@@ -65,14 +69,19 @@ def load_problem(model: str, data: str | None = None, batch_size: int = 64, max_
         if not (path / "config.json").exists():
             raise InputError(f"{model} is a folder without config.json; not a Hugging Face model folder")
         return _hf_problem(str(path), data, batch_size, max_length, loss)
-    looks_like_path = (model.startswith((".", "/", "~")) or path.suffix in (*TORCH_SUFFIXES, ".safetensors")
-                       or model.count("/") > 1 or not model.strip())
+    looks_like_path = (
+        model.startswith((".", "/", "~"))
+        or path.suffix in (*TORCH_SUFFIXES, ".safetensors")
+        or model.count("/") > 1
+        or not model.strip()
+    )
     if looks_like_path:
         raise InputError(f"no such model file or folder: {model} (nor a Hub id of the form owner/name)")
     return _hf_problem(model, data, batch_size, max_length, loss)
 
 
 # ----------------------------------------------------------------------------- torch files
+
 
 def load_torch_module(path: str | Path):
     """A module saved with ``torch.save(module)`` (trusted file: unpickling runs code)."""
@@ -83,8 +92,10 @@ def load_torch_module(path: str | Path):
     except Exception as exc:  # unpickling errors come in many types
         raise InputError(f"cannot read torch file {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     if not isinstance(obj, torch.nn.Module):
-        raise InputError(f"{path} holds a {type(obj).__name__}, not a torch module; save the model with "
-                         "torch.save(model) (state dicts go to --other)")
+        raise InputError(
+            f"{path} holds a {type(obj).__name__}, not a torch module; save the model with "
+            "torch.save(model) (state dicts go to --other)"
+        )
     return obj
 
 
@@ -163,22 +174,27 @@ def _torch_problem(path: Path, data: str | None, batch_size: int, loss: str | No
         loss_fn, metrics = torch.nn.functional.mse_loss, []
     else:
         raise InputError(f"--loss {loss}: a torch module takes cross_entropy or mse")
-    batches = [(Xt[i:i + batch_size], yt[i:i + batch_size]) for i in range(0, len(Xt), batch_size)]
+    batches = [(Xt[i : i + batch_size], yt[i : i + batch_size]) for i in range(0, len(Xt), batch_size)]
 
     def load_other(name: str) -> dict:
         return weights_from_state(model, load_state(name), name)
 
-    return LandscapeProblem(model=model, batches=batches, loss_fn=loss_fn, loss_name=loss,
-                            metrics={m: m for m in metrics},
-                            info={"model": {"id": str(path), "revision": None, "kind": "torch module"},
-                                  "data": {"name": str(dpath)}},
-                            load_other=load_other)
+    return LandscapeProblem(
+        model=model,
+        batches=batches,
+        loss_fn=loss_fn,
+        loss_name=loss,
+        metrics={m: m for m in metrics},
+        info={"model": {"id": str(path), "revision": None, "kind": "torch module"}, "data": {"name": str(dpath)}},
+        load_other=load_other,
+    )
 
 
 # ------------------------------------------------------------------------------ Hugging Face
 
+
 def model_kind(config) -> str:
-    """"causal_lm", "classifier" or "embedding" from a transformers config."""
+    """ "causal_lm", "classifier" or "embedding" from a transformers config."""
     archs = list(getattr(config, "architectures", None) or [])
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
         return "causal_lm"
@@ -231,18 +247,28 @@ def _hf_problem(name: str, data: str | None, batch_size: int, max_length: int, l
     def load_other(other: str) -> dict:
         from .directions import check_compatible, weights_of
 
-        cls = {"causal_lm": "AutoModelForCausalLM", "classifier": "AutoModelForSequenceClassification"}.get(kind, "AutoModel")
+        cls = {"causal_lm": "AutoModelForCausalLM", "classifier": "AutoModelForSequenceClassification"}.get(
+            kind, "AutoModel"
+        )
         inner = load_hf(other, cls)
         wrapped = type(model)(inner)
         w = weights_of(wrapped)
         check_compatible(weights_of(model), w, "MODEL", other)
         return w
 
-    return LandscapeProblem(model=model, batches=batches, loss_fn=loss_fn, loss_name=loss_name,
-                            metrics=metrics, info=info, load_other=load_other)
+    return LandscapeProblem(
+        model=model,
+        batches=batches,
+        loss_fn=loss_fn,
+        loss_name=loss_name,
+        metrics=metrics,
+        info=info,
+        load_other=load_other,
+    )
 
 
 # --------------------------------------------------------------- wrappers, batches and losses
+
 
 def _define_wrappers():
     import torch
@@ -326,8 +352,9 @@ def lm_cross_entropy(logits, labels):
     """Next-token cross-entropy; labels -100 (padding) are excluded."""
     import torch
 
-    return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
-                                             labels[:, 1:].reshape(-1), ignore_index=-100)
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100
+    )
 
 
 def _tokenize(tok, texts, max_length):
@@ -346,7 +373,7 @@ def pair_batches(tok, lines, batch_size, max_length, source="--data"):
     scored = widths == {3}
     batches = []
     for i in range(0, len(rows), batch_size):
-        chunk = rows[i:i + batch_size]
+        chunk = rows[i : i + batch_size]
         a_ids, a_mask = _tokenize(tok, [r[0] for r in chunk], max_length)
         b_ids, b_mask = _tokenize(tok, [r[1] for r in chunk], max_length)
         if scored:
@@ -365,7 +392,7 @@ def causal_lm_batches(tok, texts, batch_size, max_length):
         tok.pad_token = tok.eos_token if tok.eos_token is not None else tok.unk_token
     batches = []
     for i in range(0, len(texts), batch_size):
-        ids, mask = _tokenize(tok, texts[i:i + batch_size], max_length)
+        ids, mask = _tokenize(tok, texts[i : i + batch_size], max_length)
         labels = ids.masked_fill(mask == 0, -100)
         batches.append(({"input_ids": ids, "attention_mask": mask}, labels))
     return batches
@@ -381,6 +408,6 @@ def classifier_batches(tok, lines, batch_size, max_length, source):
         raise InputError(f"{source}: every line must be 'text<TAB>integer label'") from None
     batches = []
     for i in range(0, len(rows), batch_size):
-        ids, mask = _tokenize(tok, [r[0] for r in rows[i:i + batch_size]], max_length)
-        batches.append(({"input_ids": ids, "attention_mask": mask}, torch.tensor(labels[i:i + batch_size])))
+        ids, mask = _tokenize(tok, [r[0] for r in rows[i : i + batch_size]], max_length)
+        batches.append(({"input_ids": ids, "attention_mask": mask}, torch.tensor(labels[i : i + batch_size])))
     return batches

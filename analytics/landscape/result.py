@@ -8,8 +8,9 @@ attributes (``center_loss``, ``complete``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +50,7 @@ class LandscapeResult:
         return float(arr[j, i])
 
     @classmethod
-    def empty(cls, directions, x, y, metric_names, loss_name: str, info: Mapping[str, Any],
-              span) -> "LandscapeResult":
+    def empty(cls, directions, x, y, metric_names, loss_name: str, info: Mapping[str, Any], span) -> LandscapeResult:
         """An all-NaN grid for ``directions`` with the bundle meta filled in."""
         shape = (len(x),) if y is None else (len(y), len(x))
         direction = {**directions.meta, "fingerprint": directions.fingerprint()}
@@ -59,8 +59,10 @@ class LandscapeResult:
             "method": directions.method,
             "direction": direction,
             "span": span if isinstance(span, (int, float)) or span is None else list(span),
-            "range": {"x": [float(x[0]), float(x[-1])],
-                      **({"y": [float(y[0]), float(y[-1])]} if y is not None else {})},
+            "range": {
+                "x": [float(x[0]), float(x[-1])],
+                **({"y": [float(y[0]), float(y[-1])]} if y is not None else {}),
+            },
             "grid": list(shape) if y is not None else [len(x)],
             "loss": loss_name,
             "metrics": list(metric_names),
@@ -69,7 +71,13 @@ class LandscapeResult:
         }
         for key, value in info.items():
             meta.setdefault(key, value)
-        return cls(x=np.asarray(x, dtype=np.float64), y=None if y is None else np.asarray(y, dtype=np.float64),
-                   loss=np.full(shape, np.nan), done=np.zeros(shape, dtype=bool),
-                   metrics={m: np.full(shape, np.nan) for m in metric_names}, meta=meta,
-                   trajectory_xy=directions.trajectory, markers=dict(directions.markers))
+        return cls(
+            x=np.asarray(x, dtype=np.float64),
+            y=None if y is None else np.asarray(y, dtype=np.float64),
+            loss=np.full(shape, np.nan),
+            done=np.zeros(shape, dtype=bool),
+            metrics={m: np.full(shape, np.nan) for m in metric_names},
+            meta=meta,
+            trajectory_xy=directions.trajectory,
+            markers=dict(directions.markers),
+        )

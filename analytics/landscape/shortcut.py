@@ -36,7 +36,7 @@ def first_layer_split(model):
         linear = type(mod) in (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
         if not linear or i == len(mods) - 1:
             return None
-        return i, model[:i], mod, model[i + 1:]
+        return i, model[:i], mod, model[i + 1 :]
     return None
 
 
@@ -107,7 +107,9 @@ class FirstLayerShortcut:
         from .grid import weights_in_place
 
         rows = []
-        with weights_in_place(obj.model, {**self.rest_fixed, **{k: self.origin[k] for k in self.rest_active}}) as params:
+        with weights_in_place(
+            obj.model, {**self.rest_fixed, **{k: self.origin[k] for k in self.rest_active}}
+        ) as params:
             for p in range(len(xs)):
                 for k in self.rest_active:  # the point's weights, written into the parameters
                     torch.add(self.origin[k], self.d1[k], alpha=float(xs[p]), out=params[k])

@@ -48,6 +48,7 @@ export class FlyCamera {
   }
   zoom(delta) { this.position = add(this.position, scale(this.forward(), -delta * 0.01)); }
   update(dt, keys) {
+    dt = Math.min(dt, 0.1);   // a stalled frame must not teleport the camera
     const f = this.forward(), r = normalize(cross(f, [0, 1, 0]));
     let move = [0, 0, 0];
     if (keys.has("KeyW") || keys.has("touch-forward")) move = add(move, f);

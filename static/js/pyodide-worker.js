@@ -1,6 +1,6 @@
 // Web Worker of the Pyodide kernel: boots Pyodide from the locally served npm copy, installs
 // hubscape's pure-Python wheel, and, on request, numpy/scipy/lmfit from the package index.
-// Requests are JSON documents handled by hubscape.viewer.server.requests, exactly as the
+// Requests are JSON documents handled by hubscape.viewer.sources.page_requests, exactly as the
 // server kernel handles them in CPython; nothing else is ever run.
 
 let pyodide = null, science = null, indexURL = "";
@@ -18,8 +18,8 @@ function describe() {
   const report = pyodide.runPython(`
 import importlib, json, sys
 mods = {}
-for name in ["hubscape.analytics.errors", "hubscape.analytics.atomic", "hubscape.analytics.bundle",
-             "hubscape.viewer.server.requests"]:
+for name in ["hubscape", "hubscape.core.errors", "hubscape.core.atomic", "hubscape.core.bundle",
+             "hubscape.viewer.sources.page_requests"]:
     try:
         importlib.import_module(name)
         mods[name] = "ok"
@@ -59,7 +59,7 @@ async function fit(request) {
   pyodide.globals.set("request_json", JSON.stringify(request));
   return JSON.parse(pyodide.runPython(`
 import json
-from hubscape.viewer.server.requests import fit_growth_request
+from hubscape.viewer.sources.page_requests import fit_growth_request
 json.dumps(fit_growth_request(json.loads(request_json)), allow_nan=False)
 `));
 }

@@ -18,7 +18,7 @@ FORMATS = (".png", ".svg", ".pdf", ".glb")
 
 def parse_size(text: str) -> tuple[int, int]:
     """``"3000x2000"`` -> (3000, 2000); a one-line InputError for anything else or impossible sizes."""
-    from hubscape.analytics.errors import InputError
+    from hubscape.core.errors import InputError
     from hubscape.viewer.render.offscreen import check_size
 
     parts = str(text).lower().replace("*", "x").split("x")
@@ -29,7 +29,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def parse_camera(text: str, base):
     """``"AZIMUTH,ELEVATION,DISTANCE"`` (degrees, degrees, world units) applied to camera ``base``."""
-    from hubscape.analytics.errors import InputError
+    from hubscape.core.errors import InputError
     from hubscape.viewer.scene.model import Camera
 
     parts = str(text).split(",")
@@ -41,7 +41,7 @@ def parse_camera(text: str, base):
 
 
 def check_format(out: str | Path) -> str:
-    from hubscape.analytics.errors import InputError
+    from hubscape.core.errors import InputError
 
     suffix = Path(out).suffix.lower()
     if suffix not in FORMATS:
@@ -49,8 +49,15 @@ def check_format(out: str | Path) -> str:
     return suffix
 
 
-def export_scene(scene, out: str | Path, *, size: tuple[int, int] = (1600, 1000), dpi: float = 150,
-                 theme: str | None = None, transparent: bool = False) -> Path:
+def export_scene(
+    scene,
+    out: str | Path,
+    *,
+    size: tuple[int, int] = (1600, 1000),
+    dpi: float = 150,
+    theme: str | None = None,
+    transparent: bool = False,
+) -> Path:
     """Write ``scene`` to ``out`` in the format its extension names; returns the path."""
     suffix = check_format(out)
     if suffix == ".png":
@@ -72,8 +79,17 @@ def export_scene(scene, out: str | Path, *, size: tuple[int, int] = (1600, 1000)
     return gltf.export_glb(scene, out)
 
 
-def export_figure(source, out: str | Path, *, size=(1600, 1000), dpi: float = 150, theme: str = "tron",
-                  transparent: bool = False, camera: str | None = None, options: dict | None = None) -> Path:
+def export_figure(
+    source,
+    out: str | Path,
+    *,
+    size=(1600, 1000),
+    dpi: float = 150,
+    theme: str = "tron",
+    transparent: bool = False,
+    camera: str | None = None,
+    options: dict | None = None,
+) -> Path:
     """Build the scene of ``source`` (bundle, growth source, demo name or Scene) and export it.
 
     ``options`` go to the scene builder (e.g. ``{"log_count": True}`` for growth).
@@ -85,7 +101,7 @@ def export_figure(source, out: str | Path, *, size=(1600, 1000), dpi: float = 15
     size = parse_size(size) if isinstance(size, str) else check_size(*size)
     theme = get_theme(theme).name
     if isinstance(source, (str, Path)):
-        from .source import scene_from_source
+        from hubscape.viewer.sources.worlds import scene_from_source
 
         scene = scene_from_source(str(source), theme=theme, options=options)
     else:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hubscape.analytics.atomic import write_bytes
-from hubscape.analytics.bundle import hubscape_version, to_jsonable
-from hubscape.analytics.errors import InputError
+from hubscape.core.atomic import write_bytes
+from hubscape.core.bundle import hubscape_version, to_jsonable
+from hubscape.core.errors import InputError
 from hubscape.viewer.scene.model import Scene
 from hubscape.viewer.scene.projection import clip_planes, view_matrix
 from hubscape.viewer.scene.themes import get_theme
@@ -43,8 +43,15 @@ class _Builder:
 
     def __init__(self):
         self.blob = bytearray()
-        self.doc = {"asset": {"version": "2.0", "generator": f"hubscape {hubscape_version()}"},
-                    "buffers": [], "bufferViews": [], "accessors": [], "materials": [], "meshes": [], "nodes": []}
+        self.doc = {
+            "asset": {"version": "2.0", "generator": f"hubscape {hubscape_version()}"},
+            "buffers": [],
+            "bufferViews": [],
+            "accessors": [],
+            "materials": [],
+            "meshes": [],
+            "nodes": [],
+        }
         self.unlit_used = False
 
     def accessor(self, data: np.ndarray, target: int, with_bounds: bool = True) -> int:
@@ -54,8 +61,12 @@ class _Builder:
         self.blob += arr.tobytes()
         self.blob += b"\x00" * (-len(self.blob) % 4)
         self.doc["bufferViews"].append({"buffer": 0, "byteOffset": offset, "byteLength": arr.nbytes, "target": target})
-        acc = {"bufferView": len(self.doc["bufferViews"]) - 1, "componentType": FLOAT if arr.dtype == np.float32
-               else UNSIGNED_INT, "count": int(arr.shape[0]), "type": _TYPES[comps]}
+        acc = {
+            "bufferView": len(self.doc["bufferViews"]) - 1,
+            "componentType": FLOAT if arr.dtype == np.float32 else UNSIGNED_INT,
+            "count": int(arr.shape[0]),
+            "type": _TYPES[comps],
+        }
         if with_bounds:
             flat = arr.reshape(arr.shape[0], comps)
             cast = float if arr.dtype == np.float32 else int
@@ -64,12 +75,16 @@ class _Builder:
         self.doc["accessors"].append(acc)
         return len(self.doc["accessors"]) - 1
 
-    def material(self, name: str, color, opacity: float = 1.0, emissive=(0.0, 0.0, 0.0), unlit: bool = False,
-                 blend: bool = False) -> int:
+    def material(
+        self, name: str, color, opacity: float = 1.0, emissive=(0.0, 0.0, 0.0), unlit: bool = False, blend: bool = False
+    ) -> int:
         base = [float(c) for c in color[:3]] + [float(min(1.0, max(0.0, opacity)))]
-        mat = {"name": name, "pbrMetallicRoughness": {"baseColorFactor": base, "metallicFactor": 0.0,
-                                                      "roughnessFactor": 0.8},
-               "doubleSided": True, "alphaMode": "BLEND" if blend or base[3] < 1.0 else "OPAQUE"}
+        mat = {
+            "name": name,
+            "pbrMetallicRoughness": {"baseColorFactor": base, "metallicFactor": 0.0, "roughnessFactor": 0.8},
+            "doubleSided": True,
+            "alphaMode": "BLEND" if blend or base[3] < 1.0 else "OPAQUE",
+        }
         if any(emissive):
             mat["emissiveFactor"] = [float(min(1.0, max(0.0, e))) for e in emissive]
         if unlit:
@@ -78,10 +93,14 @@ class _Builder:
         self.doc["materials"].append(mat)
         return len(self.doc["materials"]) - 1
 
-    def mesh(self, name: str, mode: int, attributes: dict[str, np.ndarray], material: int,
-             indices: np.ndarray | None = None) -> int:
-        prim = {"attributes": {key: self.accessor(arr, ARRAY_BUFFER, with_bounds=True)
-                               for key, arr in attributes.items()}, "mode": mode, "material": material}
+    def mesh(
+        self, name: str, mode: int, attributes: dict[str, np.ndarray], material: int, indices: np.ndarray | None = None
+    ) -> int:
+        prim = {
+            "attributes": {key: self.accessor(arr, ARRAY_BUFFER, with_bounds=True) for key, arr in attributes.items()},
+            "mode": mode,
+            "material": material,
+        }
         if indices is not None:
             prim["indices"] = self.accessor(indices.reshape(-1).astype(np.uint32), ELEMENT_ARRAY_BUFFER)
         self.doc["meshes"].append({"name": name, "primitives": [prim]})
@@ -99,30 +118,20 @@ def _finite(item) -> None:
 
 
 def _quaternion(rot: np.ndarray) -> list[float]:
-    """Unit quaternion (x, y, z, w) of a 3x3 rotation matrix (Shepperd's method)."""
-    m = rot
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * math.sqrt(trace + 1.0)
-        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
-    else:
-        k = int(np.argmax(np.diag(m)))
-        i, j, l = k, (k + 1) % 3, (k + 2) % 3
-        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[l, l])
-        q = [0.0, 0.0, 0.0, (m[l, j] - m[j, l]) / s]
-        q[i] = 0.25 * s
-        q[j] = (m[j, i] + m[i, j]) / s
-        q[l] = (m[l, i] + m[i, l]) / s
-    norm = math.sqrt(sum(v * v for v in q))
-    return [float(v / norm) for v in q]
+    """Unit quaternion (x, y, z, w) of a 3x3 rotation matrix, glTF's order (scipy's too)."""
+    from scipy.spatial.transform import Rotation
+
+    return [float(v) for v in Rotation.from_matrix(rot).as_quat()]
 
 
 def _add_item(b: _Builder, item, theme) -> int | None:
     """Add one scene item; returns its node index (None for items with nothing to draw)."""
     extras = {"kind": item.kind, "pick": to_jsonable(item.pick)} if item.pick else {"kind": item.kind}
     if item.kind == "labels":
-        children = [b.node(name=text, translation=[float(v) for v in pos], extras={"label": text})
-                    for text, pos in zip(item.texts, item.positions)]
+        children = [
+            b.node(name=text, translation=[float(v) for v in pos], extras={"label": text})
+            for text, pos in zip(item.texts, item.positions)
+        ]
         return b.node(name=item.name or "labels", children=children or None, extras=extras)
     _finite(item)
     if item.kind == "mesh":
@@ -132,19 +141,33 @@ def _add_item(b: _Builder, item, theme) -> int | None:
         used[item.indices.reshape(-1)] = True  # gap vertices (alpha 0) are in no triangle
         blend = item.opacity < 1.0 or bool((item.colors[used, 3] < 1.0).any())
         mat = b.material(item.name, [1, 1, 1], item.opacity, emissive=[item.emissive * 0.25] * 3, blend=blend)
-        mesh = b.mesh(item.name, TRIANGLES, {"POSITION": item.positions, "NORMAL": item.normals,
-                                             "COLOR_0": item.colors}, mat, item.indices)
+        mesh = b.mesh(
+            item.name,
+            TRIANGLES,
+            {"POSITION": item.positions, "NORMAL": item.normals, "COLOR_0": item.colors},
+            mat,
+            item.indices,
+        )
     elif item.kind == "ribbon":
         glow = min(1.0, item.glow)
         mat = b.material(item.name, item.color, float(item.color[3]), emissive=item.color[:3] * glow)
-        mesh = b.mesh(item.name, TRIANGLES, {"POSITION": item.positions, "NORMAL": item.normals,
-                                             "TEXCOORD_0": item.uv}, mat, item.indices)
+        mesh = b.mesh(
+            item.name,
+            TRIANGLES,
+            {"POSITION": item.positions, "NORMAL": item.normals, "TEXCOORD_0": item.uv},
+            mat,
+            item.indices,
+        )
     elif item.kind in ("lines", "points"):
         if item.positions.shape[0] == 0:
             return None
         mat = b.material(item.name, [1, 1, 1], 1.0, unlit=True, blend=bool((item.colors[:, 3] < 1.0).any()))
-        mesh = b.mesh(item.name, LINES if item.kind == "lines" else POINTS,
-                      {"POSITION": item.positions, "COLOR_0": item.colors}, mat)
+        mesh = b.mesh(
+            item.name,
+            LINES if item.kind == "lines" else POINTS,
+            {"POSITION": item.positions, "COLOR_0": item.colors},
+            mat,
+        )
     elif item.kind == "axes":
         segments = np.repeat(item.origin[None], 6, axis=0)
         segments[1::2] = item.ends
@@ -163,14 +186,24 @@ def scene_to_glb(scene: Scene) -> bytes:
     roots = [n for n in (_add_item(b, item, theme) for item in scene.items) if n is not None]
     cam = scene.camera
     near, far = clip_planes(cam)
-    b.doc["cameras"] = [{"type": "perspective", "name": "scene camera",
-                         "perspective": {"yfov": math.radians(cam.fov), "znear": near, "zfar": far}}]
+    b.doc["cameras"] = [
+        {
+            "type": "perspective",
+            "name": "scene camera",
+            "perspective": {"yfov": math.radians(cam.fov), "znear": near, "zfar": far},
+        }
+    ]
     rotation = view_matrix(cam)[:3, :3].T  # camera-to-world; glTF cameras look down -z like ours
-    roots.append(b.node(name="scene camera", camera=0, translation=[float(v) for v in cam.eye],
-                        rotation=_quaternion(rotation)))
-    b.doc["scenes"] = [{"name": scene.title or scene.world, "nodes": roots,
-                        "extras": {"world": scene.world, "theme": scene.theme,
-                                   "background": [float(c) for c in theme.background]}}]
+    roots.append(
+        b.node(name="scene camera", camera=0, translation=[float(v) for v in cam.eye], rotation=_quaternion(rotation))
+    )
+    b.doc["scenes"] = [
+        {
+            "name": scene.title or scene.world,
+            "nodes": roots,
+            "extras": {"world": scene.world, "theme": scene.theme, "background": [float(c) for c in theme.background]},
+        }
+    ]
     b.doc["scene"] = 0
     b.doc["buffers"] = [{"byteLength": len(b.blob)}] if b.blob else []
     if b.unlit_used:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from hubscape.analytics.atomic import atomic_path
-from hubscape.analytics.errors import InputError
+from hubscape.core.atomic import atomic_path
+from hubscape.core.errors import InputError
 from hubscape.viewer.scene.colormaps import linear_to_srgb, lut_srgb
 from hubscape.viewer.scene.model import Scene
 from hubscape.viewer.scene.projection import project
@@ -78,12 +78,10 @@ class _Painter:
         self.text_color, self.axis_color = _hex(theme.text_color), _hex(theme.axis_color)
 
     def line(self, p0, p1, color: str, width_px: float = 1.5):
-        self.ax.plot([p0[0], p1[0]], [p0[1], p1[1]], color=color, linewidth=width_px * self.pt,
-                     solid_capstyle="butt")
+        self.ax.plot([p0[0], p1[0]], [p0[1], p1[1]], color=color, linewidth=width_px * self.pt, solid_capstyle="butt")
 
     def text(self, xy, text: str, size_px: float, ha="center", va="center", color=None, **kw):
-        self.ax.text(xy[0], xy[1], text, fontsize=size_px * self.pt, ha=ha, va=va,
-                     color=color or self.text_color, **kw)
+        self.ax.text(xy[0], xy[1], text, fontsize=size_px * self.pt, ha=ha, va=va, color=color or self.text_color, **kw)
 
 
 def _align(normal) -> tuple[str, str]:
@@ -143,8 +141,7 @@ def _draw_colorbar(p: _Painter, scene: Scene, width: int, height: int, scale: fl
     y0, y1 = height * 0.25, height * 0.75
     lut = lut_srgb(bar.colormap)[::-1][:, None, :]  # top = vmax
     p.ax.imshow(lut, extent=(x0, x1, y1, y0), aspect="auto", interpolation="nearest", zorder=3)
-    p.ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color=p.axis_color, linewidth=1.0 * scale * p.pt,
-              zorder=4)
+    p.ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color=p.axis_color, linewidth=1.0 * scale * p.pt, zorder=4)
     lo, hi = bar.vmin, bar.vmax
     if bar.log and lo > 0:
         ticks = nice_ticks(lo, hi, log=True)
@@ -188,8 +185,14 @@ def _figure(scene: Scene, raster: np.ndarray, width: int, height: int, dpi: floa
     return fig
 
 
-def export_vector(scene: Scene, path: str | Path, render_png_bytes: RasterFn, width: int = 1600,
-                  height: int = 1000, dpi: float = 200.0) -> Path:
+def export_vector(
+    scene: Scene,
+    path: str | Path,
+    render_png_bytes: RasterFn,
+    width: int = 1600,
+    height: int = 1000,
+    dpi: float = 200.0,
+) -> Path:
     """Write an SVG or PDF (by the suffix of ``path``) of ``scene`` in the scene's theme; returns the path.
 
     For another theme, build the scene in that theme (``build_scene(source, theme=...)``):
@@ -204,8 +207,14 @@ def export_vector(scene: Scene, path: str | Path, render_png_bytes: RasterFn, wi
     check_size(width, height, dpi)
     th = get_theme(scene.theme)
     raster = _raster(render_png_bytes, scene, width, height)
-    rc = {"svg.fonttype": "none", "svg.hashsalt": "hubscape", "pdf.fonttype": 42, "font.family": "DejaVu Sans",
-          "svg.image_inline": True, "image.composite_image": False}
+    rc = {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "hubscape",
+        "pdf.fonttype": 42,
+        "font.family": "DejaVu Sans",
+        "svg.image_inline": True,
+        "image.composite_image": False,
+    }
     metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None, "ModDate": None, "Producer": "hubscape"}
     with matplotlib.rc_context(rc):
         fig = _figure(scene, raster, width, height, dpi, th)

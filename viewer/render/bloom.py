@@ -18,28 +18,36 @@ _BLOOM_FUNCTIONS = shader_source("bloom.wgsl")
 
 class _BrightPass(FullQuadPass):
     uniform_type = dict(threshold="f4", knee="f4")
-    wgsl = _BLOOM_FUNCTIONS + """
+    wgsl = (
+        _BLOOM_FUNCTIONS
+        + """
         @fragment
         fn fs_main(varyings: Varyings) -> @location(0) vec4<f32> {
             let c = textureSampleLevel(colorTex, texSampler, varyings.texCoord, 0.0);
             return vec4<f32>(bloom_bright(c.rgb * c.a, u_effect.threshold, u_effect.knee), 1.0);
         }
     """
+    )
 
 
 class _BlurPass(FullQuadPass):
     uniform_type = dict(direction="2xf4")
-    wgsl = _BLOOM_FUNCTIONS + """
+    wgsl = (
+        _BLOOM_FUNCTIONS
+        + """
         @fragment
         fn fs_main(varyings: Varyings) -> @location(0) vec4<f32> {
             return vec4<f32>(bloom_blur(colorTex, texSampler, varyings.texCoord, u_effect.direction), 1.0);
         }
     """
+    )
 
 
 class _CompositePass(FullQuadPass):
     uniform_type = dict(strength="f4")
-    wgsl = _BLOOM_FUNCTIONS + """
+    wgsl = (
+        _BLOOM_FUNCTIONS
+        + """
         @fragment
         fn fs_main(varyings: Varyings) -> @location(0) vec4<f32> {
             let base = textureSampleLevel(colorTex, texSampler, varyings.texCoord, 0.0);
@@ -47,6 +55,7 @@ class _CompositePass(FullQuadPass):
             return bloom_composite(base, glow, u_effect.strength);
         }
     """
+    )
 
 
 class NeonBloomPass(EffectPass):

@@ -101,8 +101,14 @@ def set_camera(camera: gfx.PerspectiveCamera, view: Camera, width: int, height: 
     camera.look_at(tuple(float(v) for v in view.target))
 
 
-def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool = False,
-                   size: tuple[int, int] = (1600, 1000), figure: bool = False) -> RenderedScene:
+def scene_to_pygfx(
+    scene: Scene,
+    *,
+    theme: str | None = None,
+    transparent: bool = False,
+    size: tuple[int, int] = (1600, 1000),
+    figure: bool = False,
+) -> RenderedScene:
     """Build the pygfx scene graph of ``scene`` (theme overrides ``scene.theme``).
 
     ``figure=True`` (exports) scales text, line widths and markers with the image size, like
@@ -111,8 +117,9 @@ def scene_to_pygfx(scene: Scene, *, theme: str | None = None, transparent: bool 
     """
     look = get_theme(theme or scene.theme)
     root = gfx.Scene()
-    rendered = RenderedScene(scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene,
-                             transparent=transparent)
+    rendered = RenderedScene(
+        scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene, transparent=transparent
+    )
     if not transparent:
         root.add(_background(look))
     root.add(rendered.camera)
@@ -158,8 +165,7 @@ def _srgb_colors(colors: np.ndarray) -> np.ndarray:
 
 
 def _mesh(item: Mesh, look: Theme, scale: float = 1.0) -> list:
-    geometry = gfx.Geometry(positions=item.positions, normals=item.normals, indices=item.indices,
-                            colors=item.colors)
+    geometry = gfx.Geometry(positions=item.positions, normals=item.normals, indices=item.indices, colors=item.colors)
     blend = item.opacity < 1 or bool((item.colors[:, 3] < 1).any())
     alpha = "blend" if blend else "solid"
     if item.wireframe:  # the edges only: pygfx's wireframe mode, unlit
@@ -170,18 +176,19 @@ def _mesh(item: Mesh, look: Theme, scale: float = 1.0) -> list:
 
 
 def _ribbon(item: Ribbon, look: Theme, scale: float = 1.0) -> list:
-    geometry = gfx.Geometry(positions=item.positions, normals=item.normals, texcoords=item.uv,
-                            indices=item.indices)
+    geometry = gfx.Geometry(positions=item.positions, normals=item.normals, texcoords=item.uv, indices=item.indices)
     alpha = "blend" if item.color[3] < 1 else "solid"
     material = RibbonMaterial(color=item.color, glow=item.glow * look.glow, alpha_mode=alpha)
     return [gfx.Mesh(geometry, material)]
 
 
 def _points(item: Points, look: Theme, scale: float = 1.0) -> list:
-    geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors),
-                            sizes=(item.sizes * scale).astype(np.float32))
-    material = gfx.PointsMaterial(color_mode="vertex", size_mode="vertex", size_space="screen", aa=True,
-                                  alpha_mode="blend")
+    geometry = gfx.Geometry(
+        positions=item.positions, colors=_srgb_colors(item.colors), sizes=(item.sizes * scale).astype(np.float32)
+    )
+    material = gfx.PointsMaterial(
+        color_mode="vertex", size_mode="vertex", size_space="screen", aa=True, alpha_mode="blend"
+    )
     return [gfx.Points(geometry, material)]
 
 
@@ -199,7 +206,9 @@ def _text(text: str, position, size: float, color, anchor: str) -> gfx.Text:
 
 
 def _labels(item: Labels, look: Theme, scale: float = 1.0) -> list:
-    return [_text(text, pos, item.size * scale, item.color, item.anchor) for text, pos in zip(item.texts, item.positions)]
+    return [
+        _text(text, pos, item.size * scale, item.color, item.anchor) for text, pos in zip(item.texts, item.positions)
+    ]
 
 
 def _axes(item: Axes, look: Theme, scale: float = 1.0) -> list:
@@ -218,13 +227,23 @@ def _axes(item: Axes, look: Theme, scale: float = 1.0) -> list:
         if title:
             direction = item.ends[axis] - item.origin
             direction = direction / (np.linalg.norm(direction) or 1.0)
-            labels.append(_text(title, item.ends[axis] + 0.06 * span * direction, 14 * scale, look.text_color, "center"))
+            labels.append(
+                _text(title, item.ends[axis] + 0.06 * span * direction, 14 * scale, look.text_color, "center")
+            )
     positions = np.asarray(segments, np.float32).reshape(-1, 3)
     colors = _srgb_colors(np.tile(np.asarray(look.axis_color, np.float32), (positions.shape[0], 1)))
-    line = gfx.Line(gfx.Geometry(positions=positions, colors=colors),
-                    gfx.LineSegmentMaterial(thickness=1.5 * scale, color_mode="vertex", aa=True))
+    line = gfx.Line(
+        gfx.Geometry(positions=positions, colors=colors),
+        gfx.LineSegmentMaterial(thickness=1.5 * scale, color_mode="vertex", aa=True),
+    )
     return [line, *labels]
 
 
-_ITEM_BUILDERS = {"mesh": _mesh, "ribbon": _ribbon, "points": _points, "lines": _lines,
-                  "labels": _labels, "axes": _axes}
+_ITEM_BUILDERS = {
+    "mesh": _mesh,
+    "ribbon": _ribbon,
+    "points": _points,
+    "lines": _lines,
+    "labels": _labels,
+    "axes": _axes,
+}

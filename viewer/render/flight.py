@@ -46,15 +46,15 @@ class FlightState:
 class FlightModel:
     """Integrates the controls (each in [-1, 1]) into the craft's pose, one time step at a time."""
 
-    max_speed: float = 8.0      # world units per second
-    acceleration: float = 6.0   # at full throttle
-    drag: float = 0.4           # fraction of speed lost per second without throttle
-    pitch_rate: float = 60.0    # degrees per second at full stick
+    max_speed: float = 8.0  # world units per second
+    acceleration: float = 6.0  # at full throttle
+    drag: float = 0.4  # fraction of speed lost per second without throttle
+    pitch_rate: float = 60.0  # degrees per second at full stick
     max_pitch: float = 60.0
-    roll_rate: float = 180.0    # how fast the bank follows the stick
+    roll_rate: float = 180.0  # how fast the bank follows the stick
     max_roll: float = 60.0
-    turn_rate: float = 90.0     # heading change per second at 90 degrees of bank
-    floor: float = 0.2          # the craft never goes below this height
+    turn_rate: float = 90.0  # heading change per second at 90 degrees of bank
+    floor: float = 0.2  # the craft never goes below this height
     state: FlightState = field(default_factory=FlightState)
 
     def step(self, dt: float, throttle: float = 0.0, pitch: float = 0.0, roll: float = 0.0) -> FlightState:

@@ -12,9 +12,7 @@ from .wgsl import IndexedMeshShader
 class NeonGridMaterial(gfx.Material):
     """Procedural anti-aliased grid lines (minor + major every 5) with distance fog."""
 
-    uniform_type = dict(
-        gfx.Material.uniform_type, color="4xf4", spacing="f4", half_size="f4", fog_density="f4"
-    )
+    uniform_type = dict(gfx.Material.uniform_type, color="4xf4", spacing="f4", half_size="f4", fog_density="f4")
 
     def __init__(self, color=(0.0, 0.8, 1.0, 1.0), spacing=1.0, half_size=10.0, fog_density=0.03, **kwargs):
         kwargs.setdefault("alpha_mode", "blend")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
-from hubscape.viewer.export.png import encode_png
+from hubscape.core.errors import InputError
+from hubscape.viewer.render.png import encode_png
 
 #: Largest side and pixel count we agree to render (a 16k x 16k RGBA image is 1 GiB).
 MAX_SIDE = 32768
@@ -40,9 +40,7 @@ def check_size(width: int, height: int) -> tuple[int, int]:
     if w < 1 or h < 1:
         raise InputError(f"image size must be at least 1 x 1 pixels, got {w} x {h}")
     if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
-        raise InputError(
-            f"image size {w} x {h} is too large (at most {MAX_SIDE} per side and {MAX_PIXELS:,} pixels)"
-        )
+        raise InputError(f"image size {w} x {h} is too large (at most {MAX_SIDE} per side and {MAX_PIXELS:,} pixels)")
     return w, h
 
 
@@ -60,8 +58,17 @@ class OffscreenRenderer:
     draws. The benchmark and the exporters use it directly.
     """
 
-    def __init__(self, scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False,
-                 tile: int | None = None, overlay: bool = True):
+    def __init__(
+        self,
+        scene,
+        width: int,
+        height: int,
+        *,
+        theme: str | None = None,
+        transparent: bool = False,
+        tile: int | None = None,
+        overlay: bool = True,
+    ):
         """``tile`` caps the canvas side (default: ``MAX_CANVAS`` or the GPU's maximum texture size,
         whichever is smaller); ``overlay=False`` leaves out the title, legend and colour bar (the
         SVG/PDF exporter draws them as vector)."""
@@ -73,8 +80,9 @@ class OffscreenRenderer:
         self.width, self.height = check_size(width, height)
         self.transparent = transparent
         limit = max(min(tile or MAX_CANVAS, max_texture_size()), 2 * TILE_MARGIN + 64)
-        self.rendered = scene_to_pygfx(scene, theme=theme, transparent=transparent, size=(self.width, self.height),
-                                       figure=True)
+        self.rendered = scene_to_pygfx(
+            scene, theme=theme, transparent=transparent, size=(self.width, self.height), figure=True
+        )
         if not overlay:
             self.rendered.overlay = None
         self.tiled = self.width > limit or self.height > limit
@@ -103,7 +111,7 @@ class OffscreenRenderer:
                     self.rendered.overlay.local.position = (-(x0 - m), -(self.height - (y0 - m + ch)), 0)
                 tile = self._draw()
                 h, w = min(th, self.height - y0), min(tw, self.width - x0)
-                out[y0:y0 + h, x0:x0 + w] = tile[m:m + h, m:m + w]
+                out[y0 : y0 + h, x0 : x0 + w] = tile[m : m + h, m : m + w]
         cam.clear_view_offset()
         if self.rendered.overlay is not None:
             self.rendered.overlay.local.position = (0, 0, 0)
@@ -144,14 +152,23 @@ def _unpremultiply(image: np.ndarray) -> np.ndarray:
     return rgba.astype(np.uint8)
 
 
-def render_array(scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False,
-                 overlay: bool = True) -> np.ndarray:
+def render_array(
+    scene, width: int, height: int, *, theme: str | None = None, transparent: bool = False, overlay: bool = True
+) -> np.ndarray:
     """Render ``scene`` offscreen to a (height, width, 4) uint8 RGBA array."""
     return OffscreenRenderer(scene, width, height, theme=theme, transparent=transparent, overlay=overlay).render()
 
 
-def render_png_bytes(scene, width: int, height: int, *, transparent: bool = False, theme: str | None = None,
-                     dpi: float | None = None, overlay: bool = True) -> bytes:
+def render_png_bytes(
+    scene,
+    width: int,
+    height: int,
+    *,
+    transparent: bool = False,
+    theme: str | None = None,
+    dpi: float | None = None,
+    overlay: bool = True,
+) -> bytes:
     """Render ``scene`` to PNG bytes (the callable the SVG/PDF exporters embed, with overlay=False)."""
     image = render_array(scene, width, height, theme=theme, transparent=transparent, overlay=overlay)
     return encode_png(image, dpi=dpi)

@@ -26,8 +26,13 @@ def _color(rgba) -> gfx.Color:
 
 
 def _text(text: str, x: float, y: float, size: float, color, anchor: str) -> gfx.Text:
-    label = gfx.Text(text=text, font_size=size, screen_space=True, anchor=anchor,
-                     material=gfx.TextMaterial(color=_color(color), aa=True))
+    label = gfx.Text(
+        text=text,
+        font_size=size,
+        screen_space=True,
+        anchor=anchor,
+        material=gfx.TextMaterial(color=_color(color), aa=True),
+    )
     label.local.position = (x, y, 0)
     return label
 
@@ -35,8 +40,9 @@ def _text(text: str, x: float, y: float, size: float, color, anchor: str) -> gfx
 def _quad(x0: float, y0: float, x1: float, y1: float, colors) -> gfx.Mesh:
     """An axis-aligned rectangle; ``colors`` (4, 4) linear RGBA for corners bl, br, tr, tl."""
     positions = np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0]], np.float32)
-    geometry = gfx.Geometry(positions=positions, indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32),
-                            colors=np.asarray(colors, np.float32))
+    geometry = gfx.Geometry(
+        positions=positions, indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32), colors=np.asarray(colors, np.float32)
+    )
     return gfx.Mesh(geometry, gfx.MeshBasicMaterial(color_mode="vertex"))
 
 

@@ -58,8 +58,7 @@ class IndexedMeshShader(BaseShader):
             Binding("u_material", "buffer/uniform", wobject.material.uniform_buffer),
             Binding("s_indices", storage, geometry.indices, "VERTEX"),
         ]
-        bindings += [Binding(f"s_{name}", storage, getattr(geometry, name), "VERTEX")
-                     for name in self.vertex_buffers]
+        bindings += [Binding(f"s_{name}", storage, getattr(geometry, name), "VERTEX") for name in self.vertex_buffers]
         bindings = dict(enumerate(bindings))
         self.define_bindings(0, bindings)
         return {0: bindings}

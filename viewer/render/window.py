@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pygfx as gfx
 
-from hubscape.viewer.export.source import World
 from hubscape.viewer.scene.themes import THEMES, get_theme
+from hubscape.viewer.sources.worlds import World
 
 from .convert import RenderedScene, scene_to_pygfx, set_projection
 from .flight import ChaseCamera, FlightModel, FlightState
@@ -37,16 +37,34 @@ arrows / i k  pitch     a d / j l  roll
 p     screenshot        r  reset camera
 h     this help         Esc  close"""
 
-_FLY_KEYS = {"w": ("throttle", 1), "s": ("throttle", -1), "ArrowUp": ("pitch", 1), "i": ("pitch", 1),
-             "ArrowDown": ("pitch", -1), "k": ("pitch", -1), "ArrowLeft": ("roll", -1), "a": ("roll", -1),
-             "j": ("roll", -1), "ArrowRight": ("roll", 1), "d": ("roll", 1), "l": ("roll", 1)}
+_FLY_KEYS = {
+    "w": ("throttle", 1),
+    "s": ("throttle", -1),
+    "ArrowUp": ("pitch", 1),
+    "i": ("pitch", 1),
+    "ArrowDown": ("pitch", -1),
+    "k": ("pitch", -1),
+    "ArrowLeft": ("roll", -1),
+    "a": ("roll", -1),
+    "j": ("roll", -1),
+    "ArrowRight": ("roll", 1),
+    "d": ("roll", 1),
+    "l": ("roll", 1),
+}
 
 
 class SceneViewer:
     """A window over one or more worlds, with orbit and fly cameras, theme switching and picking."""
 
-    def __init__(self, worlds: list[World] | list[tuple], *, theme: str = "tron", canvas=None,
-                 size: tuple[int, int] = (1280, 800), screenshot_dir: str | Path = "."):
+    def __init__(
+        self,
+        worlds: list[World] | list[tuple],
+        *,
+        theme: str = "tron",
+        canvas=None,
+        size: tuple[int, int] = (1280, 800),
+        screenshot_dir: str | Path = ".",
+    ):
         if not worlds:
             raise ValueError("SceneViewer needs at least one world")
         self.worlds = [w if isinstance(w, World) else World(*w) for w in worlds]
@@ -140,7 +158,7 @@ class SceneViewer:
 
     def screenshot(self) -> Path:
         """Save what the window shows as a PNG in ``screenshot_dir``; returns its path."""
-        from hubscape.analytics.atomic import write_bytes
+        from hubscape.core.atomic import write_bytes
 
         from .offscreen import encode_png
 
@@ -228,8 +246,13 @@ def _fxaa() -> list:
 
 
 def _overlay_text(text: str, size: float, anchor: str) -> gfx.Text:
-    label = gfx.Text(text=text, font_size=size, screen_space=True, anchor=anchor,
-                     material=gfx.TextMaterial(color="#fff", outline_color="#000", outline_thickness=0.15))
+    label = gfx.Text(
+        text=text,
+        font_size=size,
+        screen_space=True,
+        anchor=anchor,
+        material=gfx.TextMaterial(color="#fff", outline_color="#000", outline_thickness=0.15),
+    )
     return label
 
 
@@ -253,8 +276,9 @@ def show(scene, *, theme: str | None = None, size: tuple[int, int] = (900, 600),
 
     ``canvas`` picks a rendercanvas canvas explicitly (e.g. ``rendercanvas.jupyter.RenderCanvas``).
     """
-    viewer = SceneViewer([World(scene.world, lambda _theme: scene)], theme=theme or scene.theme, size=size,
-                         canvas=canvas)
+    viewer = SceneViewer(
+        [World(scene.world, lambda _theme: scene)], theme=theme or scene.theme, size=size, canvas=canvas
+    )
     viewer.canvas.viewer = viewer  # keep the viewer (and its event handlers) alive with the widget
     return viewer.canvas
 

@@ -1,7 +1,7 @@
 """Colormap tables baked from matplotlib 3.x (256 sRGB entries as hex), so scenes need no matplotlib.
 
 Made with ``(np.round(matplotlib.colormaps[name].resampled(256)(np.linspace(0, 1, 256))[:, :3] * 255))``;
-tests/viewer/test_scene_colormaps.py checks them against matplotlib.
+tests/viewer/scene/test_scene_primitives.py checks them against matplotlib.
 """
 
 LUT_HEX: dict[str, str] = {

@@ -12,8 +12,8 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from hubscape.analytics.bundle import Bundle, read_bundle
-from hubscape.analytics.errors import InputError
+from hubscape.core.bundle import Bundle, read_bundle
+from hubscape.core.errors import InputError
 
 from .build_activations import build_activations_scene
 from .build_growth import build_growth_scene
@@ -52,6 +52,8 @@ def build_scene(source: Bundle | str | Path, theme: str | None = None, **options
     accepted = set(inspect.signature(builder).parameters) - {"bundle", "theme"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise InputError(f"{bundle.kind} scenes take no option {', '.join(unknown)}; "
-                         f"they take {', '.join(sorted(accepted)) or 'none'}")
+        raise InputError(
+            f"{bundle.kind} scenes take no option {', '.join(unknown)}; "
+            f"they take {', '.join(sorted(accepted)) or 'none'}"
+        )
     return builder(bundle, theme=theme or "tron", **options)

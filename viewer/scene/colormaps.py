@@ -12,21 +12,23 @@ Example::
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 from ._luts import LUT_HEX
 
 #: The Tron colormap: dark blue through neon blue and cyan to white (sRGB control points).
-_TRON_STOPS = np.array([
-    [0.00, 0.02, 0.04, 0.16],
-    [0.35, 0.00, 0.22, 0.80],
-    [0.70, 0.00, 0.90, 1.00],
-    [1.00, 0.92, 1.00, 1.00],
-])
+_TRON_STOPS = np.array(
+    [
+        [0.00, 0.02, 0.04, 0.16],
+        [0.35, 0.00, 0.22, 0.80],
+        [0.70, 0.00, 0.90, 1.00],
+        [1.00, 0.92, 1.00, 1.00],
+    ]
+)
 
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -46,7 +48,7 @@ def hex_to_rgba(text: str, alpha: float = 1.0) -> np.ndarray:
     text = text.lstrip("#")
     if len(text) != 6:
         raise InputError(f"colour must be #RRGGBB, got {text!r}")
-    srgb = np.array([int(text[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.float64) / 255.0
+    srgb = np.array([int(text[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.float64) / 255.0
     return np.append(srgb_to_linear(srgb), alpha).astype(np.float32)
 
 
@@ -54,7 +56,7 @@ def colormap_names() -> list[str]:
     return sorted([*LUT_HEX, "tron"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def lut_srgb(name: str) -> np.ndarray:
     """The 256 x 3 sRGB table of colormap ``name`` (read-only)."""
     if name == "tron":
@@ -68,7 +70,7 @@ def lut_srgb(name: str) -> np.ndarray:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def lut_linear(name: str) -> np.ndarray:
     """The 256 x 3 table of colormap ``name`` in linear light (read-only): decoded once, then looked up."""
     table = srgb_to_linear(lut_srgb(name))
@@ -92,8 +94,9 @@ def normalize(values: np.ndarray, vmin: float, vmax: float, log: bool = False) -
     return np.clip((v - lo) / span, 0.0, 1.0)
 
 
-def apply_colormap(values: np.ndarray, name: str, vmin: float, vmax: float, log: bool = False,
-                   alpha: float = 1.0) -> np.ndarray:
+def apply_colormap(
+    values: np.ndarray, name: str, vmin: float, vmax: float, log: bool = False, alpha: float = 1.0
+) -> np.ndarray:
     """Map values to linear RGBA float32 (n, 4) via the LUT; NaN values get alpha 0."""
     t = normalize(values, vmin, vmax, log).reshape(-1)
     finite = np.isfinite(t)

@@ -19,10 +19,21 @@ import numpy as np
 # Edges of a cell: 0 bottom (c0-c1), 1 right (c1-c2), 2 top (c2-c3), 3 left (c3-c0), with corners
 # c0 = (i, j), c1 = (i+1, j), c2 = (i+1, j+1), c3 = (i, j+1). Case bit k is set when corner k > level.
 _SEGMENTS: dict[int, list[tuple[int, int]]] = {
-    1: [(3, 0)], 2: [(0, 1)], 3: [(3, 1)], 4: [(1, 2)], 6: [(0, 2)], 7: [(3, 2)],
-    8: [(2, 3)], 9: [(0, 2)], 11: [(1, 2)], 12: [(1, 3)], 13: [(0, 1)], 14: [(0, 3)],
+    1: [(3, 0)],
+    2: [(0, 1)],
+    3: [(3, 1)],
+    4: [(1, 2)],
+    6: [(0, 2)],
+    7: [(3, 2)],
+    8: [(2, 3)],
+    9: [(0, 2)],
+    11: [(1, 2)],
+    12: [(1, 3)],
+    13: [(0, 1)],
+    14: [(0, 3)],
     # saddles when the cell centre is below the level (the two high corners stay apart)
-    5: [(3, 0), (1, 2)], 10: [(0, 1), (2, 3)],
+    5: [(3, 0), (1, 2)],
+    10: [(0, 1), (2, 3)],
 }
 # saddles when the centre is above the level (the high corners join)
 _SADDLES_ABOVE: dict[int, list[tuple[int, int]]] = {5: [(0, 1), (2, 3)], 10: [(3, 0), (1, 2)]}
@@ -49,8 +60,12 @@ def contour_segments(x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float) 
     x, y, z = np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(z, np.float64)
     finite = np.isfinite(z)
     above = finite & (z > level)
-    case = (above[:-1, :-1].astype(np.uint8) | (above[:-1, 1:].astype(np.uint8) << 1)
-            | (above[1:, 1:].astype(np.uint8) << 2) | (above[1:, :-1].astype(np.uint8) << 3))
+    case = (
+        above[:-1, :-1].astype(np.uint8)
+        | (above[:-1, 1:].astype(np.uint8) << 1)
+        | (above[1:, 1:].astype(np.uint8) << 2)
+        | (above[1:, :-1].astype(np.uint8) << 3)
+    )
     valid = finite[:-1, :-1] & finite[:-1, 1:] & finite[1:, 1:] & finite[1:, :-1]
     cells = np.flatnonzero(valid & (case != 0) & (case != 15))
     if cells.size == 0:
@@ -68,8 +83,9 @@ def contour_segments(x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float) 
         a, b = edge, (edge + 1) % 4
         za, zb = zc[rows, a], zc[rows, b]
         t = np.clip((level - za) / (zb - za), 0.0, 1.0)  # za, zb straddle the level: zb != za
-        return np.stack([xc[rows, a] + t * (xc[rows, b] - xc[rows, a]),
-                         yc[rows, a] + t * (yc[rows, b] - yc[rows, a])], axis=1)
+        return np.stack(
+            [xc[rows, a] + t * (xc[rows, b] - xc[rows, a]), yc[rows, a] + t * (yc[rows, b] - yc[rows, a])], axis=1
+        )
 
     first = np.stack([point(pairs[:, 0, 0]), point(pairs[:, 0, 1])], axis=1)
     two = pairs[:, 1, 0] >= 0

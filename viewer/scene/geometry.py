@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 from .model import Lines, Mesh, Ribbon
 
@@ -45,8 +45,9 @@ def _unit(x: np.ndarray, y: np.ndarray, z: np.ndarray, fallback) -> np.ndarray:
     return out
 
 
-def grid_normals(xw: np.ndarray, zw: np.ndarray, heights: np.ndarray, valid: np.ndarray | None = None,
-                 fallback=(0.0, 1.0, 0.0)) -> np.ndarray:
+def grid_normals(
+    xw: np.ndarray, zw: np.ndarray, heights: np.ndarray, valid: np.ndarray | None = None, fallback=(0.0, 1.0, 0.0)
+) -> np.ndarray:
     """``vertex_normals`` of the height-field mesh (``grid_triangles`` over ``heights`` (ny, nx)), on the grid.
 
     The same area-weighted sum of face normals, but a regular grid lets every cell's two face
@@ -103,8 +104,15 @@ def grid_triangles(nx: int, ny: int, valid: np.ndarray | None = None) -> np.ndar
     return tris
 
 
-def height_field(xw: np.ndarray, zw: np.ndarray, heights: np.ndarray, colors: np.ndarray,
-                 values: np.ndarray | None = None, floor: float = 0.0, **item) -> Mesh:
+def height_field(
+    xw: np.ndarray,
+    zw: np.ndarray,
+    heights: np.ndarray,
+    colors: np.ndarray,
+    values: np.ndarray | None = None,
+    floor: float = 0.0,
+    **item,
+) -> Mesh:
     """A surface over the world grid xw (nx,) x zw (ny,) with ``heights`` (ny, nx) in world y.
 
     NaN heights are gaps: their vertices stay (on ``floor``, alpha 0) but no triangle uses them.
@@ -125,12 +133,14 @@ def height_field(xw: np.ndarray, zw: np.ndarray, heights: np.ndarray, colors: np
     if values is not None:
         values = np.asarray(values, dtype=np.float32).reshape(-1)
     normals = grid_normals(xw, zw, y, valid)
-    return Mesh(positions=positions.reshape(-1, 3), normals=normals, indices=indices, colors=colors, values=values,
-                **item)
+    return Mesh(
+        positions=positions.reshape(-1, 3), normals=normals, indices=indices, colors=colors, values=values, **item
+    )
 
 
-def grid_wireframe(positions: np.ndarray, nx: int, ny: int, valid: np.ndarray, color, every: int = 1,
-                   lift: float = 0.0, **item) -> Lines:
+def grid_wireframe(
+    positions: np.ndarray, nx: int, ny: int, valid: np.ndarray, color, every: int = 1, lift: float = 0.0, **item
+) -> Lines:
     """Grid lines along every ``every``-th row and column of a height field, skipping gaps."""
     pos = np.asarray(positions, dtype=np.float64).reshape(ny, nx, 3) + np.array([0.0, lift, 0.0])
     ok = np.asarray(valid, dtype=bool)
@@ -197,8 +207,16 @@ def ribbon(points: np.ndarray, width: float, color, glow: float = 1.0, side=None
     k = np.arange(n - 1) * 2
     indices = np.concatenate([np.stack([k, k + 1, k + 2], 1), np.stack([k + 1, k + 3, k + 2], 1)])
     indices = indices.reshape(2, -1, 3).transpose(1, 0, 2).reshape(-1, 3)
-    return Ribbon(positions=positions, normals=np.repeat(normal, 2, axis=0), uv=uv, indices=indices,
-                  color=color, glow=glow, width=width, **item)
+    return Ribbon(
+        positions=positions,
+        normals=np.repeat(normal, 2, axis=0),
+        uv=uv,
+        indices=indices,
+        color=color,
+        glow=glow,
+        width=width,
+        **item,
+    )
 
 
 def band(xw: np.ndarray, lo: np.ndarray, hi: np.ndarray, z: float, color, opacity: float = 0.3, **item) -> Mesh:
@@ -244,8 +262,9 @@ _BOX_FACES = [
 VERTICES_PER_TILE = 20
 
 
-def tiles(corners: np.ndarray, size: tuple[float, float], heights: np.ndarray, base: float, colors: np.ndarray,
-          **item) -> Mesh:
+def tiles(
+    corners: np.ndarray, size: tuple[float, float], heights: np.ndarray, base: float, colors: np.ndarray, **item
+) -> Mesh:
     """Open boxes (top + 4 sides, 20 vertices each) standing on y = ``base``.
 
     ``corners`` (k, 2) are the (x, z) minimum corners, ``size`` the (dx, dz) footprint,
@@ -263,5 +282,10 @@ def tiles(corners: np.ndarray, size: tuple[float, float], heights: np.ndarray, b
     local = np.concatenate([quad + 4 * f for f in range(len(_BOX_FACES))])  # (10, 3)
     indices = local[None] + (VERTICES_PER_TILE * np.arange(k))[:, None, None]
     colors = np.repeat(np.asarray(colors, np.float32).reshape(-1, 4), VERTICES_PER_TILE, axis=0)
-    return Mesh(positions=positions.reshape(-1, 3), normals=np.tile(normals, (k, 1)), indices=indices.reshape(-1, 3),
-                colors=colors, **item)
+    return Mesh(
+        positions=positions.reshape(-1, 3),
+        normals=np.tile(normals, (k, 1)),
+        indices=indices.reshape(-1, 3),
+        colors=colors,
+        **item,
+    )

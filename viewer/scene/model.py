@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 WORLDS = ("growth", "landscape", "activations")
 ANCHORS = ("left", "center", "right")
@@ -87,8 +87,7 @@ class Item:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The item's numpy fields (None-valued optional arrays left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if isinstance(getattr(self, f.name), np.ndarray)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
 
     def vertex_count(self) -> int:
         return int(self.positions.shape[0])
@@ -227,8 +226,10 @@ class Axes(Item):
     def __post_init__(self):
         self.origin = as_float32(self.origin, (3,), "axes origin")
         self.ends = as_float32(self.ends, (3, 3), "axes ends")
-        self.ticks = [{"axis": int(t["axis"]), "position": [float(v) for v in t["position"]],
-                       "label": str(t["label"])} for t in self.ticks]
+        self.ticks = [
+            {"axis": int(t["axis"]), "position": [float(v) for v in t["position"]], "label": str(t["label"])}
+            for t in self.ticks
+        ]
         if any(t["axis"] not in (0, 1, 2) or len(t["position"]) != 3 for t in self.ticks):
             raise InputError("axes ticks need axis 0..2 and a 3D position")
         self.titles = [str(t) for t in self.titles]
@@ -293,8 +294,10 @@ class Legend:
     entries: list = field(default_factory=list)
 
     def __post_init__(self):
-        self.entries = [{"label": str(e["label"]), "color": [float(c) for c in rgba(e["color"], "legend color")]}
-                        for e in self.entries]
+        self.entries = [
+            {"label": str(e["label"]), "color": [float(c) for c in rgba(e["color"], "legend color")]}
+            for e in self.entries
+        ]
 
 
 @dataclass(kw_only=True, eq=False)

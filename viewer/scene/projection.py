@@ -102,8 +102,14 @@ def depth(points: np.ndarray, camera: Camera) -> np.ndarray:
     return -(pts @ view[2, :3] + view[2, 3])
 
 
-def fit_camera(bounds: np.ndarray, azimuth: float = 35.0, elevation: float = 25.0, fov: float = 40.0,
-               aspect: float = 1.5, fill: float = 0.9) -> Camera:
+def fit_camera(
+    bounds: np.ndarray,
+    azimuth: float = 35.0,
+    elevation: float = 25.0,
+    fov: float = 40.0,
+    aspect: float = 1.5,
+    fill: float = 0.9,
+) -> Camera:
     """An orbit camera looking at the centre of ``bounds`` (2, 3), as close as keeps the box in frame.
 
     The eight corners of the box must project within ``fill`` of the frame's half-size at

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from hubscape.analytics.bundle import Bundle, read_bundle, to_jsonable, write_bundle
-from hubscape.analytics.errors import BundleError, InputError
+from hubscape.core.bundle import Bundle, read_bundle, to_jsonable, write_bundle
+from hubscape.core.errors import BundleError, InputError
 
 from .model import ITEM_TYPES, Camera, ColorBar, GridFloor, Item, Legend, Scene
 from .themes import get_theme
@@ -45,8 +45,14 @@ def scene_to_bundle(scene: Scene) -> tuple[dict[str, np.ndarray], dict[str, Any]
         "title": scene.title,
         "theme": get_theme(scene.theme).to_json(),
         "theme_name": scene.theme,
-        "camera": {"target": camera.target, "azimuth": camera.azimuth, "elevation": camera.elevation,
-                   "distance": camera.distance, "fov": camera.fov, "eye": camera.eye},
+        "camera": {
+            "target": camera.target,
+            "azimuth": camera.azimuth,
+            "elevation": camera.elevation,
+            "distance": camera.distance,
+            "fov": camera.fov,
+            "eye": camera.eye,
+        },
         "grid": None if scene.grid is None else _plain(scene.grid),
         "legend": None if scene.legend is None else _plain(scene.legend),
         "colorbar": None if scene.colorbar is None else _plain(scene.colorbar),
@@ -66,7 +72,10 @@ def scene_from_bundle(bundle: Bundle) -> Scene:
         cam = dict(meta["camera"])
         cam.pop("eye", None)
         return Scene(
-            world=meta["world"], title=meta.get("title", ""), items=items, camera=Camera(**cam),
+            world=meta["world"],
+            title=meta.get("title", ""),
+            items=items,
+            camera=Camera(**cam),
             theme=meta.get("theme_name", "tron"),
             legend=None if meta.get("legend") is None else Legend(**meta["legend"]),
             colorbar=None if meta.get("colorbar") is None else ColorBar(**meta["colorbar"]),
@@ -99,7 +108,7 @@ def _item_from(i: int, doc: dict, arrays: dict[str, np.ndarray]) -> Item:
         raise BundleError(f"scene item {i} has unknown kind {kind!r}; expected one of {', '.join(ITEM_TYPES)}")
     kwargs = {k: v for k, v in doc.items() if k != "kind"}
     prefix = f"items/{i}/"
-    kwargs.update({key[len(prefix):]: arr for key, arr in arrays.items() if key.startswith(prefix)})
+    kwargs.update({key[len(prefix) :]: arr for key, arr in arrays.items() if key.startswith(prefix)})
     try:
         return cls(**kwargs)
     except InputError as exc:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 from .colormaps import hex_to_rgba
 

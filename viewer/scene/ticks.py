@@ -19,18 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 
 def nice_number(x: float, round_: bool) -> float:
     """A number of the form {1, 2, 5} x 10^k near ``x`` (rounded, or the next one up)."""
     exp = math.floor(math.log10(x))
-    f = x / 10.0 ** exp
+    f = x / 10.0**exp
     if round_:
         nf = 1 if f < 1.5 else 2 if f < 3 else 5 if f < 7 else 10
     else:
         nf = 1 if f <= 1 else 2 if f <= 2 else 5 if f <= 5 else 10
-    return nf * 10.0 ** exp
+    return nf * 10.0**exp
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5, log: bool = False) -> np.ndarray:
@@ -57,7 +57,7 @@ def _log_ticks(lo: float, hi: float) -> np.ndarray:
         b += 1
     decades = b - a
     if decades <= 2:
-        ticks = [m * 10.0 ** e for e in range(a, b) for m in (1, 2, 5)] + [10.0 ** b]
+        ticks = [m * 10.0**e for e in range(a, b) for m in (1, 2, 5)] + [10.0**b]
         first = max(t for t in ticks if t <= lo * (1 + 1e-9))
         last = min(t for t in ticks if t >= hi * (1 - 1e-9))
         return np.array([t for t in ticks if first <= t <= last])
@@ -107,8 +107,9 @@ class Scale:
         return self.world_lo + t * (self.world_hi - self.world_lo)
 
 
-def make_scale(values, world_lo: float, world_hi: float, log: bool = False, n: int = 5,
-               include_zero: bool = False) -> Scale:
+def make_scale(
+    values, world_lo: float, world_hi: float, log: bool = False, n: int = 5, include_zero: bool = False
+) -> Scale:
     """A Scale whose nice ticks cover the finite (positive, if ``log``) ``values``."""
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     v = v[np.isfinite(v)]
@@ -120,8 +121,15 @@ def make_scale(values, world_lo: float, world_hi: float, log: bool = False, n: i
     if include_zero and not log:
         lo, hi = min(lo, 0.0), max(hi, 0.0)
     ticks = nice_ticks(lo, hi, n=n, log=log)
-    return Scale(lo=float(ticks[0]), hi=float(ticks[-1]), world_lo=float(world_lo), world_hi=float(world_hi),
-                 log=log, ticks=ticks, labels=tuple(format_ticks(ticks, log)))
+    return Scale(
+        lo=float(ticks[0]),
+        hi=float(ticks[-1]),
+        world_lo=float(world_lo),
+        world_hi=float(world_hi),
+        log=log,
+        ticks=ticks,
+        labels=tuple(format_ticks(ticks, log)),
+    )
 
 
 def axes_ticks(origin, scales) -> list[dict]:
@@ -150,13 +158,23 @@ def box_axes(lo, hi, scales, titles, name: str = "axes", log=None) -> list:
     lo, hi = [float(v) for v in lo], [float(v) for v in hi]
     log = log or [bool(s is not None and s.log) for s in scales]
     origin = [lo[0], lo[1], hi[2]]
-    main = Axes(origin=origin, ends=[[hi[0], lo[1], hi[2]], [lo[0], hi[1], hi[2]], origin],
-                ticks=axes_ticks(origin, [scales[0], scales[1], None]), titles=[titles[0], titles[1], ""],
-                log=[log[0], log[1], False], name=name)
+    main = Axes(
+        origin=origin,
+        ends=[[hi[0], lo[1], hi[2]], [lo[0], hi[1], hi[2]], origin],
+        ticks=axes_ticks(origin, [scales[0], scales[1], None]),
+        titles=[titles[0], titles[1], ""],
+        log=[log[0], log[1], False],
+        name=name,
+    )
     if scales[2] is None and not titles[2]:
         return [main]
     corner = [hi[0], lo[1], hi[2]]
-    depth = Axes(origin=corner, ends=[corner, corner, [hi[0], lo[1], lo[2]]],
-                 ticks=axes_ticks(corner, [None, None, scales[2]]), titles=["", "", titles[2]],
-                 log=[False, False, log[2]], name=f"{name} (depth)")
+    depth = Axes(
+        origin=corner,
+        ends=[corner, corner, [hi[0], lo[1], lo[2]]],
+        ticks=axes_ticks(corner, [None, None, scales[2]]),
+        titles=["", "", titles[2]],
+        log=[False, False, log[2]],
+        name=f"{name} (depth)",
+    )
     return [main, depth]

@@ -28,12 +28,11 @@ import threading
 import traceback
 import urllib.parse
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from hubscape.analytics.errors import HubscapeError
+from hubscape.core.errors import HubscapeError
 
 from .kernel import ServerKernel
 
@@ -147,7 +146,7 @@ class Handler(BaseHTTPRequestHandler):
             if "\x00" in route or "\\" in route:
                 raise HttpError(400, "bad characters in the path")
             if route.startswith("/api/"):
-                self._api(method, route[len("/api/"):], query)
+                self._api(method, route[len("/api/") :], query)
             elif method == "POST":
                 raise HttpError(405, "POST is only accepted under /api/")
             else:
@@ -167,8 +166,9 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._json({"error": message}, status)
 
-    def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None,
-              head: bool = False) -> None:
+    def _send(
+        self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None, head: bool = False
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -251,9 +251,13 @@ class Handler(BaseHTTPRequestHandler):
         kernel = self.server.kernel
         theme = query.get("theme")  # None: a saved scene keeps its own theme, others are tron
         if method == "GET" and name == "info":
-            self._json(kernel.info(pyodide_dir=self.server.pyodide_dir,
-                                   pyodide_reason=self.server.pyodide_reason,
-                                   pyodide_index=self.server.config.pyodide_index))
+            self._json(
+                kernel.info(
+                    pyodide_dir=self.server.pyodide_dir,
+                    pyodide_reason=self.server.pyodide_reason,
+                    pyodide_index=self.server.config.pyodide_index,
+                )
+            )
         elif method == "GET" and name == "gallery":
             self._json({"items": kernel.gallery()})
         elif method == "GET" and name == "scene":
@@ -263,15 +267,17 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, kernel.scene_bytes(item, theme), "application/octet-stream")
         elif method == "POST" and name == "scene":
             data = self._body()
-            self._send(200, kernel.scene_from_upload(data, query.get("name", "upload"), theme or "tron"),
-                       "application/octet-stream")
+            self._send(
+                200,
+                kernel.scene_from_upload(data, query.get("name", "upload"), theme or "tron"),
+                "application/octet-stream",
+            )
         elif method == "POST" and name == "growth/fit":
             self._json(kernel.fit_growth(self._json_body()))
         elif method == "POST" and name == "export":
             fmt = query.get("format", "")
             data, ctype = kernel.export(self._body(), fmt, query)
-            self._send(200, data, ctype,
-                       {"Content-Disposition": f'attachment; filename="hubscape.{fmt}"'})
+            self._send(200, data, ctype, {"Content-Disposition": f'attachment; filename="hubscape.{fmt}"'})
         elif method == "GET" and name == "csv":
             self._send(200, kernel.csv_text(query.get("id", "")).encode("utf-8"), "text/csv; charset=utf-8")
         else:

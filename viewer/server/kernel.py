@@ -2,7 +2,7 @@
 
 Gallery items are the built-in demos of the three worlds, the bundles given on the command
 line, and the bundles and children CSVs found in ``--data`` (searched recursively). The landscape and activations demos are the
-synthetic bundles of ``viewer.export.source`` (shared with ``hubscape export demo:*``); the
+synthetic bundles of ``viewer.sources.demos`` (shared with ``hubscape export demo:*``); the
 growth demo is a children CSV of synthetic WSB trees (:func:`demo_children_csv`) fitted like
 real data, so that the page can refit it. Scenes are built with ``viewer.scene.build_scene``,
 sent as scene bundles (safetensors bytes) and cached per item and theme.
@@ -14,10 +14,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from hubscape.analytics.bundle import SCHEMAS, bundle_kind, decode_bundle, encode_bundle, hubscape_version, read_bundle
-from hubscape.analytics.errors import InputError
-
-from .requests import fit_growth_request
+from hubscape.core.bundle import SCHEMAS, bundle_kind, decode_bundle, encode_bundle, hubscape_version, read_bundle
+from hubscape.core.errors import InputError
+from hubscape.viewer.sources.demos import demo_children_csv
+from hubscape.viewer.sources.page_requests import fit_growth_request
 
 #: Columns that make a CSV a children CSV (analytics.growth.tree.read_children_csv).
 CHILDREN_COLUMNS = ("base_model", "child_model")
@@ -73,10 +73,19 @@ class ServerKernel:
         if data_dir is not None:
             csvs = sorted(p for p in data_dir.rglob("*.csv") if _is_children_csv(p))[:MAX_DATA_FILES]
             for i, path in enumerate(csvs):
-                self._add({"id": f"csv:{i}", "world": "growth", "title": f"{path.name} (children CSV)",
-                           "source": "csv", "path": path})
+                self._add(
+                    {
+                        "id": f"csv:{i}",
+                        "world": "growth",
+                        "title": f"{path.name} (children CSV)",
+                        "source": "csv",
+                        "path": path,
+                    }
+                )
             if csvs:  # real data comes first in the growth world
-                order = [k for k in self.items if k.startswith("csv:")] + [k for k in self.items if not k.startswith("csv:")]
+                order = [k for k in self.items if k.startswith("csv:")] + [
+                    k for k in self.items if not k.startswith("csv:")
+                ]
                 self.items = {k: self.items[k] for k in order}
 
     def _add(self, item: dict[str, Any]) -> None:
@@ -115,7 +124,7 @@ class ServerKernel:
             import base64
 
             return base64.b64decode(self.fit_growth({"item": item["id"], "theme": theme})["scene"])
-        from hubscape.viewer.export.source import worlds_from_source
+        from hubscape.viewer.sources.worlds import worlds_from_source
 
         return scene_bytes_of(worlds_from_source(item["id"])[0].build(theme))
 
@@ -167,9 +176,13 @@ class ServerKernel:
         try:
             width, height = int(query.get("width", 1600)), int(query.get("height", 1000))
             if "azimuth" in query:
-                scene.camera = Camera(target=[float(v) for v in query["target"].split(",")],
-                                      azimuth=float(query["azimuth"]), elevation=float(query["elevation"]),
-                                      distance=float(query["distance"]), fov=float(query["fov"]))
+                scene.camera = Camera(
+                    target=[float(v) for v in query["target"].split(",")],
+                    azimuth=float(query["azimuth"]),
+                    elevation=float(query["elevation"]),
+                    distance=float(query["distance"]),
+                    fov=float(query["fov"]),
+                )
         except (KeyError, ValueError) as exc:
             raise InputError(f"bad export parameters ({exc})") from None
         with tempfile.TemporaryDirectory() as tmp:
@@ -193,46 +206,21 @@ class ServerKernel:
         return path.parent
 
     def info(self, pyodide_dir: Path | None, pyodide_reason: str, pyodide_index: str | None) -> dict[str, Any]:
-        from .paths import pyodide_version, public_index
+        from .paths import public_index, pyodide_version
 
         wheel, wheel_reason = self.wheel()
         available = pyodide_dir is not None and wheel is not None
         reason = pyodide_reason or wheel_reason
         version = pyodide_version(pyodide_dir) if pyodide_dir else None
         return {
-            "hubscape": hubscape_version(), "kernel": "server",
-            "pyodide": {"available": available, "reason": "" if available else reason,
-                        "url": "pyodide/", "version": version,
-                        "wheel": f"wheels/{wheel.name}" if wheel else None,
-                        "index_url": pyodide_index or (public_index(version) if version else None)},
+            "hubscape": hubscape_version(),
+            "kernel": "server",
+            "pyodide": {
+                "available": available,
+                "reason": "" if available else reason,
+                "url": "pyodide/",
+                "version": version,
+                "wheel": f"wheels/{wheel.name}" if wheel else None,
+                "index_url": pyodide_index or (public_index(version) if version else None),
+            },
         }
-
-
-#: The demo growth world: synthetic trees drawn from WSB with known (mu, sigma, lambda) in months.
-DEMO_TRUTHS = {"demo/fast-saturating": (1.386, 0.8, 2.4), "demo/steady": (2.485, 1.0, 2.0),
-               "demo/late-bloomer": (3.178, 0.6, 2.8)}
-
-
-def demo_children_csv(seed: int = 11, months: float = 36.0) -> str:
-    """A children CSV of synthetic WSB trees (36 months observed), so the demo refits like real data."""
-    import csv
-    import datetime as dt
-    import io
-
-    import numpy as np
-
-    from hubscape.analytics.growth import model as wsb
-
-    rng = np.random.default_rng(seed)
-    release = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
-    snapshot = release + dt.timedelta(days=months * 30.436875)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["base_model", "base_created_at", "child_model", "child_created_at", "snapshot"])
-    for name, (mu, sigma, lam) in DEMO_TRUTHS.items():
-        ages = np.sort(wsb.simulate_events(mu, sigma, lam, until=months, rng=rng))
-        for k, age in enumerate(ages):
-            created = release + dt.timedelta(days=float(age) * 30.436875)
-            writer.writerow([name, release.isoformat(), f"{name}-child-{k}", created.isoformat(),
-                             snapshot.strftime("%Y%m%d_%H%M%S")])
-    return out.getvalue()

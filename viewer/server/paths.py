@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hubscape.core.env import env_path
+
 #: Files the Pyodide core needs; a folder without them is not a Pyodide distribution.
-PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
-                 "pyodide-lock.json")
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 
 
 def shaders_root() -> Path:
@@ -37,8 +38,8 @@ def find_pyodide(option: str | os.PathLike | None = None) -> tuple[Path | None, 
     candidates: list[tuple[Path, str]] = []
     if option:
         candidates.append((Path(option), "--pyodide-dir"))
-    elif os.environ.get("HUBSCAPE_PYODIDE_DIR"):
-        candidates.append((Path(os.environ["HUBSCAPE_PYODIDE_DIR"]), "HUBSCAPE_PYODIDE_DIR"))
+    elif env_path("HUBSCAPE_PYODIDE_DIR"):
+        candidates.append((env_path("HUBSCAPE_PYODIDE_DIR"), "HUBSCAPE_PYODIDE_DIR"))
     else:
         tree = source_tree()
         if tree is not None:
@@ -47,10 +48,14 @@ def find_pyodide(option: str | os.PathLike | None = None) -> tuple[Path | None, 
         missing = [name for name in PYODIDE_FILES if not (folder / name).is_file()]
         if not missing:
             return folder.resolve(), ""
-        return None, (f"Pyodide's core is not in {folder} (from {origin}; missing "
-                      f"{', '.join(missing)}); run 'npm ci' in the checkout or pass --pyodide-dir")
-    return None, ("Pyodide's core was not found: pass --pyodide-dir or set HUBSCAPE_PYODIDE_DIR "
-                  "to a folder holding the npm package 'pyodide'")
+        return None, (
+            f"Pyodide's core is not in {folder} (from {origin}; missing "
+            f"{', '.join(missing)}); run 'npm ci' in the checkout or pass --pyodide-dir"
+        )
+    return None, (
+        "Pyodide's core was not found: pass --pyodide-dir or set HUBSCAPE_PYODIDE_DIR "
+        "to a folder holding the npm package 'pyodide'"
+    )
 
 
 def pyodide_version(folder: Path) -> str | None:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hubscape.analytics.errors import InputError
+from hubscape.core.errors import InputError
 
 from .kernel import ServerKernel, demo_children_csv
 from .paths import PYODIDE_FILES, find_pyodide, public_index, pyodide_version, shaders_root
@@ -23,8 +23,12 @@ from .wheel import ensure_wheel
 THEMES = ("tron", "paper")
 
 
-def build_site(outdir: str | os.PathLike, bundles: list[Path] | None = None, pyodide_dir: Path | None = None,
-               pyodide_index: str | None = None) -> Path:
+def build_site(
+    outdir: str | os.PathLike,
+    bundles: list[Path] | None = None,
+    pyodide_dir: Path | None = None,
+    pyodide_index: str | None = None,
+) -> Path:
     """Write the static site to ``outdir`` (replacing an earlier site there) and return it."""
     from rich.progress import Progress
 
@@ -43,8 +47,7 @@ def build_site(outdir: str | os.PathLike, bundles: list[Path] | None = None, pyo
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        shutil.copytree(static_root(), tmp, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        shutil.copytree(static_root(), tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         (tmp / "shaders").mkdir()
         for src in sorted(shaders_root().iterdir()):
             if src.suffix in (".wgsl", ".glsl"):
@@ -74,8 +77,15 @@ def build_site(outdir: str | os.PathLike, bundles: list[Path] | None = None, pyo
                 items.append(entry)
         (tmp / "gallery.json").write_text(json.dumps({"items": items}, indent=1), encoding="utf-8")
         version = pyodide_version(py_dir)
-        site = {"kernel": "pyodide", "pyodide": {"url": "pyodide/", "wheel": f"wheels/{wheel.name}", "version": version,
-                                                 "index_url": pyodide_index or public_index(version)}}
+        site = {
+            "kernel": "pyodide",
+            "pyodide": {
+                "url": "pyodide/",
+                "wheel": f"wheels/{wheel.name}",
+                "version": version,
+                "index_url": pyodide_index or public_index(version),
+            },
+        }
         (tmp / "site.json").write_text(json.dumps(site, indent=1), encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)

@@ -18,15 +18,16 @@ import tempfile
 import threading
 from pathlib import Path
 
+from hubscape.core.env import cache_home
+
 from .paths import source_tree
 
-_SOURCE_DIRS = ("analytics", "viewer", "shaders", "static")
+_SOURCE_DIRS = ("hubscape", "core", "analytics", "viewer", "shaders", "static")
 _lock = threading.Lock()
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "hubscape" / "wheels"
+    return cache_home() / "hubscape" / "wheels"
 
 
 def source_digest(tree: Path) -> str:
@@ -39,6 +40,16 @@ def source_digest(tree: Path) -> str:
         st = path.stat()
         h.update(f"{path.relative_to(tree)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
+
+
+def _clean_copy(tree: Path, dest: Path) -> Path:
+    """The package's sources (no caches, no build output) copied to ``dest``."""
+    dest.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(tree / name, dest / name)
+    for folder in _SOURCE_DIRS:
+        shutil.copytree(tree / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
 
 
 def ensure_wheel(cache: Path | None = None) -> tuple[Path | None, str]:
@@ -54,13 +65,20 @@ def ensure_wheel(cache: Path | None = None) -> tuple[Path | None, str]:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
         try:
+            # Build from a clean copy: an in-tree build reuses build/lib, whose stale modules
+            # (moved or deleted since) would ship in the wheel.
+            source = _clean_copy(tree, tmp / "src")
             proc = subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                 "--disable-pip-version-check", str(tree), "-w", str(tmp)],
-                capture_output=True, text=True, cwd=tmp)
+                [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+                + ["--disable-pip-version-check", str(source), "-w", str(tmp)],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            )
             built = sorted(tmp.glob("hubscape-*.whl"))
             if proc.returncode != 0 or not built:
-                last = (proc.stderr.strip().splitlines() or ["no wheel produced"])[-1]
+                errors = [line for line in proc.stderr.splitlines() if "error" in line.lower()]
+                last = (errors or proc.stderr.strip().splitlines() or ["no wheel produced"])[-1].strip()
                 return None, f"building hubscape's wheel failed: {last}"
             try:
                 os.replace(tmp, folder)

@@ -1,0 +1,130 @@
+"""Batch fitting agrees with lmfit; forecasts, backtests and anomaly flags."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hubscape.analytics.growth import model as wsb
+from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
+from hubscape.analytics.growth.batch import AGREEMENT_RTOL, fit_batch
+from hubscape.analytics.growth.forecast import backtest, conditional_mean, forecast
+from hubscape.analytics.growth.lsq import fit_lsq
+from hubscape.analytics.growth.mle import fit_mle
+from hubscape.analytics.growth.series import build_series, series_from_events
+from hubscape.analytics.growth.tree import read_children_csv
+from hubscape.core.errors import InputError
+
+
+@pytest.fixture
+def real_series(children_csv):
+    return [build_series(t) for t in read_children_csv(children_csv)]
+
+
+def test_batch_matches_lmfit_on_real_identifiable_series(real_series):
+    batch = fit_batch(
+        [s.t for s in real_series],
+        [s.count for s in real_series],
+        m=30.0,
+        observed_until=[s.observed_until for s in real_series],
+    )
+    compared = 0
+    for i, s in enumerate(real_series):
+        ref = fit_lsq(s, m=30.0, profile=False)
+        if not np.all(np.isfinite(ref.params)):
+            assert np.all(np.isnan(batch.params[i]))  # too short for both
+            continue
+        if ref.identifiable:
+            compared += 1
+            assert batch.identifiable[i]
+            assert batch.params[i] == pytest.approx(ref.params, rel=AGREEMENT_RTOL)
+            assert np.sqrt(np.diag(batch.cov[i])) == pytest.approx(ref.stderr, rel=0.01)
+            assert batch.r2[i] == pytest.approx(ref.r2, abs=1e-6)
+            assert batch.fit_result(i, s.t).identifiable
+        else:
+            assert not batch.identifiable[i] or not ref.identifiable
+    assert compared >= 4  # phi-2, stable-diffusion-2-1, gpt-neox-20b, ...
+
+
+def test_batch_matches_lmfit_on_synthetic_series():
+    rng = np.random.default_rng(7)
+    ts, counts, series = [], [], []
+    for k in range(30):
+        mu, sigma, lam = rng.uniform(1.0, 2.3), rng.uniform(0.4, 1.0), rng.uniform(1.0, 3.5)
+        n = int(rng.integers(30, 49))
+        t = np.arange(1.0, n + 1.0)
+        c = wsb.cumulative(t, mu, sigma, lam) + rng.normal(0, 0.5, n)
+        s = series_from_events(f"s{k}", np.linspace(0.5, n - 1, 40), float(n))
+        s.t, s.count = t, c
+        ts.append(t), counts.append(c), series.append(s)
+    batch = fit_batch(ts, counts)
+    for i, s in enumerate(series):
+        ref = fit_lsq(s, profile=False)
+        if ref.identifiable:
+            assert batch.params[i] == pytest.approx(ref.params, rel=AGREEMENT_RTOL)
+
+
+def test_conditional_forecast_starts_at_the_data_and_equals_c_on_the_mean_path():
+    t = np.array([10.0, 15.0, 30.0])
+    p = (1.8, 0.7, 2.2)
+    T = 8.0
+    assert conditional_mean(t, T, float(wsb.cumulative(T, *p)), *p) == pytest.approx(wsb.cumulative(t, *p))
+    assert conditional_mean(np.array([T]), T, 123.0, *p)[0] == pytest.approx(123.0)
+
+
+def test_forecast_band_contains_the_mean_and_never_falls(real_series):
+    s = next(x for x in real_series if x.model == "stabilityai/stable-diffusion-2-1")
+    fit = fit_lsq(s)
+    fc = forecast(fit, s, horizon=6)
+    assert fc.t.tolist() == [29, 30, 31, 32, 33, 34]
+    assert np.all(fc.lo <= fc.mean) and np.all(fc.mean <= fc.hi)
+    assert np.all(fc.lo >= s.count[-1]) and np.all(np.diff(fc.mean) >= 0)
+    with pytest.raises(InputError):
+        forecast(fit, s, horizon=0)
+
+
+@pytest.mark.parametrize("fitter", [fit_lsq, fit_mle])
+def test_forecast_band_covers_simulated_futures(fitter):
+    truth = (1.8, 0.8, 2.5)
+    hits = 0
+    for seed in range(20):
+        events = wsb.simulate_events(*truth, until=30.0, rng=seed)
+        past = series_from_events("sim", events[events <= 18.0], 18.0)
+        fc = forecast(fitter(past, profile=False), past, horizon=6)
+        # the 90% band must hold the true conditional mean at all six times in most paths
+        true_mean = conditional_mean(fc.t, 18.0, past.count[-1], *truth)
+        hits += np.all((fc.lo <= true_mean * 1.0001) & (true_mean <= fc.hi * 1.0001))
+    assert hits >= 16
+
+
+def test_backtest_of_a_clean_curve_is_accurate():
+    truth = (1.8, 0.8, 2.5)
+    s = series_from_events("sim", wsb.simulate_events(*truth, m=400.0, until=30.0, rng=1), 30.0)
+    bt = backtest(s, k=18, m=400.0)
+    assert bt.t.tolist() == list(range(19, 31)) and bt.mape < 0.05
+    assert bt.rmse == pytest.approx(float(np.sqrt(np.mean((bt.predicted - bt.observed) ** 2))))
+    with pytest.raises(InputError):
+        backtest(s, k=40)
+
+
+def test_month_19_jump_of_llama_chat_is_flagged(real_series):
+    s = next(x for x in real_series if x.model == "meta-llama/Llama-2-7b-chat-hf")
+    assert 19 in jump_periods(s)
+
+
+def test_smooth_curves_have_no_jumps_and_an_injected_one_is_found():
+    t = np.arange(1.0, 31.0)
+    s = series_from_events("smooth", [1.0], 30.0)
+    s.t, s.count = t, np.round(wsb.cumulative(t, 2.0, 0.8, 3.0))
+    assert jump_periods(s) == []
+    s.count = s.count + np.where(t >= 12, 80.0, 0.0)
+    assert jump_periods(s) == [12]
+
+
+def test_poor_fit_is_flagged_by_r2():
+    s = series_from_events("steps", [1.0], 30.0)
+    s.t = np.arange(1.0, 31.0)
+    s.count = np.tile([5.0, 50.0], 15)  # no growth curve at all
+    s.events = np.linspace(0.5, 29, 50)
+    fit = fit_lsq(s, profile=False)
+    assert is_poor_fit(fit) and not math.isnan(fit.r2)

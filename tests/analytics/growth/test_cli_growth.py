@@ -1,0 +1,185 @@
+"""The growth fit and report commands, end to end on the real crawl."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hubscape.viewer.cli import main
+
+
+def _strict(text):
+    def no_constant(name):
+        raise ValueError(f"non-strict JSON constant {name}")
+
+    return json.loads(text, parse_constant=no_constant)
+
+
+def run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def small_csv(tmp_path, children_csv):
+    """Two models' rows of the real CSV (a fast report)."""
+    keep = {"microsoft/phi-2", "meta-llama/Llama-2-7b"}
+    with open(children_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    path = tmp_path / "two.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["base_model"] in keep)
+    return path
+
+
+def test_fit_json_on_the_real_crawl(capsys, children_csv):
+    code, out, err = run(capsys, "growth", "fit", str(children_csv), "--json")
+    assert code == 0
+    fits = {d["model"]: d for d in _strict(out)}
+    assert len(fits) == 21
+    required = {
+        "model",
+        "n_events",
+        "mu",
+        "sigma",
+        "lambda",
+        "mu_stderr",
+        "sigma_stderr",
+        "lambda_stderr",
+        "c_inf",
+        "r2",
+        "identifiable",
+        "anomalous_months",
+        "method",
+        "m",
+        "unit",
+    }
+    assert all(required <= d.keys() for d in fits.values())
+    for name in ("meta-llama/Llama-2-7b-chat-hf", "microsoft/phi-2", "stabilityai/stable-diffusion-2-1"):
+        assert fits[name]["r2"] >= 0.94
+    for name in ("google/gemma-7b", "meta-llama/Llama-2-7b"):
+        assert fits[name]["identifiable"] is False and fits[name]["c_inf"] is None and fits[name]["reasons"]
+    assert 19 in fits["meta-llama/Llama-2-7b-chat-hf"]["anomalous_months"]
+    phi = fits["microsoft/phi-2"]
+    assert (phi["method"], phi["m"], phi["unit"], phi["n_events"]) == ("lsq", 30.0, "month", 291)
+    assert phi["c_inf"] == pytest.approx(30 * np.expm1(phi["lambda"]))
+
+
+def test_fit_table_bundle_and_refit_from_the_bundle(capsys, small_csv, tmp_path):
+    bundle = tmp_path / "out" / "fits.safetensors"
+    code, out, err = run(capsys, "growth", "fit", str(small_csv), "--out", str(bundle))
+    assert code == 0 and bundle.exists()
+    assert "microsoft/phi-2" in out and "meta-llama/Llama-2-7b" in out and str(bundle) in out
+    assert "not identifiable" in out.lower() or "Not identifiable" in out
+    code, out, _ = run(
+        capsys,
+        "growth",
+        "fit",
+        str(bundle),
+        "--json",
+        "--method",
+        "mle",
+        "--prior-shape",
+        "2",
+        "--prior-rate",
+        "1",
+        "--unit",
+        "week",
+        "--horizon",
+        "4",
+        "--backtest",
+        "40",
+    )
+    assert code == 0
+    fits = _strict(out)
+    assert [d["model"] for d in fits] == ["meta-llama/Llama-2-7b", "microsoft/phi-2"]
+    assert fits[1]["method"] == "mle" and fits[1]["unit"] == "week" and fits[1]["prior"] == {"shape": 2.0, "rate": 1.0}
+    assert len(fits[1]["forecast"]["t"]) == 4
+    bt = fits[1]["backtest"]
+    assert bt["k"] == 40 and bt["t"][0] == 41 and 0 <= bt["mape"] < 1 and len(bt["predicted"]) == len(bt["observed"])
+    assert fits[1]["t_peak"] > 0
+
+
+def test_report_writes_figures_and_tables(capsys, small_csv, tmp_path):
+    from PIL import Image
+
+    out_dir = tmp_path / "report"
+    code, out, _ = run(capsys, "growth", "report", str(small_csv), "--out", str(out_dir))
+    assert code == 0 and str(out_dir) in out
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == sorted(
+        [f"{stem}.{ext}" for stem in ("microsoft--phi-2", "meta-llama--Llama-2-7b") for ext in ("png", "pdf", "svg")]
+        + ["summary.csv", "summary.md"]
+    )
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+    img = np.asarray(Image.open(out_dir / "microsoft--phi-2.png").convert("RGB")).astype(int)
+    orange = np.all(np.abs(img - [0xD5, 0x5E, 0x00]) < 40, axis=2).sum()  # the fitted curve
+    blue = np.all(np.abs(img - [0x00, 0x72, 0xB2]) < 40, axis=2).sum()  # the data points
+    assert orange > 300 and blue > 100 and img.std() > 20
+    assert (out_dir / "microsoft--phi-2.pdf").read_bytes().startswith(b"%PDF")
+    assert b"<svg" in (out_dir / "microsoft--phi-2.svg").read_bytes()[:2000]
+    rows = list(csv.DictReader(open(out_dir / "summary.csv")))
+    assert {r["model"] for r in rows} == {"microsoft/phi-2", "meta-llama/Llama-2-7b"}
+    llama = next(r for r in rows if r["model"] == "meta-llama/Llama-2-7b")
+    assert llama["identifiable"] == "no" and llama["c_inf"] == ""
+    md = (out_dir / "summary.md").read_text()
+    assert "| microsoft/phi-2 |" in md and "not identifiable" in md
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,  # missing file
+        "base_model,child_model\na/b,c/d\n",  # needed columns missing
+        "base_model,base_created_at,child_model,child_created_at\na/b,2023-01-01,c/d,yesterday\n",  # bad date
+        "base_model,base_created_at,child_model,child_created_at\na/b,2023-01-01,,\n",  # no children
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(capsys, tmp_path, content, children_csv):
+    source = tmp_path / "in.csv"
+    if content is not None:
+        source.write_text(content)
+    bundle, report = tmp_path / "fits.safetensors", tmp_path / "report"
+    for argv in (
+        ["fit", str(children_csv), str(source), "--out", str(bundle)],
+        ["report", str(children_csv), str(source), "--out", str(report)],
+    ):
+        code, out, err = run(capsys, "growth", *argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "error" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["in.csv"] if content is not None else [])
+
+
+def test_process_exit_code_and_help():
+    proc = subprocess.run(
+        [sys.executable, "-m", "hubscape.viewer", "growth", "fit", "/no/such.csv"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such file" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "hubscape.viewer", "growth", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and all(c in proc.stdout for c in ("fetch", "fit", "report"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "hubscape.viewer", "growth", "fit", "x.csv", "--method", "nls"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_outputs_are_one_line_errors(capsys, tmp_path, small_csv):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    for argv in (
+        ["fit", str(small_csv), "--out", str(tmp_path / "folder")],
+        ["report", str(small_csv), "--out", str(tmp_path / "file")],
+    ):
+        code, out, err = run(capsys, "growth", *argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1
+    assert list((tmp_path / "folder").iterdir()) == [] and (tmp_path / "file").read_text() == "x"

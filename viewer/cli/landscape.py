@@ -1,0 +1,292 @@
+"""``hubscape landscape`` and ``hubscape refusal-landscape``: loss landscapes as bundles."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from hubscape.core.errors import InputError
+
+WORLD = "landscapes"
+COMMANDS = ["landscape", "refusal-landscape"]
+
+LANDSCAPE_HELP = """\
+MODEL is a torch module file (torch.save(model); --data: .npz with X and y), a local Hugging
+Face folder or a Hub id (online only). For HF models --data is a text file: sentence pairs
+'A<TAB>B[<TAB>score]' for sentence-embedding models (loss: cosine_mse with scores,
+contrastive without), one text per line for causal LMs (lm_cross_entropy), 'text<TAB>label'
+for sequence classifiers (cross_entropy). --other: for interpolate one checkpoint (the end),
+for plane two, for pca the earlier checkpoints of the trajectory in order (MODEL is the last).
+The grid is saved after every chunk with complete: false; rerun with --resume to continue.
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "landscape",
+        help="loss landscape of a model around its weights",
+        description="Compute a 1D or 2D loss landscape and save it as a landscape bundle.",
+        epilog=LANDSCAPE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="torch module file, HF model folder or Hub id")
+    p.add_argument("--data", help="evaluation data (see below)")
+    p.add_argument(
+        "--directions",
+        default="filter",
+        choices=["random", "filter", "interpolate", "plane", "pca", "hessian"],
+        help="how the axes are chosen (default: filter-normalized random)",
+    )
+    p.add_argument(
+        "--other",
+        action="append",
+        default=[],
+        metavar="CKPT",
+        help="further checkpoint(s) for interpolate/plane/pca (repeat)",
+    )
+    p.add_argument(
+        "--grid", default=None, help="points per axis, '41x41' (2D) or '41' (1D); default 41x41, or 41 for interpolate"
+    )
+    p.add_argument(
+        "--span",
+        default=None,
+        help="coordinate range: S for -S..S, or LO:HI "
+        "(default: 1 for random directions, -0.25:1.25 for interpolate/plane)",
+    )
+    p.add_argument("--metric", action="append", default=[], help="extra metric to grid (accuracy)")
+    p.add_argument("--loss", default=None, help="state the loss (checked against the model and data)")
+    p.add_argument(
+        "--normalization",
+        default=None,
+        choices=["filter", "layer", "weight", "model", "none"],
+        help="direction normalization (default: filter for filter, none for random)",
+    )
+    p.add_argument(
+        "--ignore",
+        default="bias,norm",
+        help="parameter kinds (bias, norm) or name patterns with a zero direction; '' for none",
+    )
+    p.add_argument("--no-orthogonalize", action="store_true", help="keep the second direction as drawn")
+    p.add_argument("--hessian-method", default="lanczos", choices=["lanczos", "power"])
+    p.add_argument("--hessian-iters", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-length", type=int, default=64, help="token limit per text (HF models)")
+    p.add_argument("--out", default="landscape.safetensors", help="bundle path (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue the partial grid in --out")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chunk", type=int, default=None, help="grid points evaluated at once (default: auto)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run_landscape)
+
+    r = sub.add_parser(
+        "refusal-landscape",
+        help="Gradient Cuff refusal-loss landscape of a causal LM",
+        description="Perturb the query's token embeddings along two random directions and "
+        "estimate the refusal loss (fraction of sampled responses that refuse) on a grid.",
+    )
+    r.add_argument("model", metavar="MODEL", help="HF causal LM folder or Hub id")
+    r.add_argument("--query", required=True, help="the user query to perturb")
+    r.add_argument("--system", default="", help="system prompt (kept fixed)")
+    r.add_argument("--grid", default="11x11")
+    r.add_argument("--span", type=float, default=0.02, help="max perturbation along each unit direction")
+    r.add_argument("--n-samples", type=int, default=8, help="responses sampled per grid point")
+    r.add_argument("--temperature", type=float, default=0.6)
+    r.add_argument("--top-p", type=float, default=0.9)
+    r.add_argument("--max-new-tokens", type=int, default=32)
+    r.add_argument(
+        "--keywords", default=None, help="file of refusal keywords, one per line (default: the Gradient Cuff list)"
+    )
+    r.add_argument("--out", default="refusal.safetensors")
+    r.add_argument("--resume", action="store_true")
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=run_refusal)
+
+
+def parse_grid(text: str) -> tuple[int, ...]:
+    m = re.fullmatch(r"\s*(\d+)\s*(?:[x,]\s*(\d+)\s*)?", text or "")
+    if not m:
+        raise InputError(f"--grid {text!r}: use N (1D) or NxM (2D), e.g. 41x41")
+    sizes = tuple(int(g) for g in m.groups() if g is not None)
+    if any(s < 1 for s in sizes):
+        raise InputError(f"--grid {text!r}: sizes must be at least 1")
+    return sizes
+
+
+def parse_span(text: str | None):
+    if text is None:
+        return None
+    try:
+        if ":" in text:
+            lo, hi = (float(v) for v in text.split(":"))
+            return (lo, hi)
+        return float(text)
+    except ValueError:
+        raise InputError(f"--span {text!r}: use a number S (-S..S) or LO:HI") from None
+
+
+def run_landscape(args) -> int:
+    grid = parse_grid(args.grid or ("41" if args.directions == "interpolate" else "41x41"))
+    span = parse_span(args.span)
+    if args.chunk is not None and args.chunk < 1:
+        raise InputError(f"--chunk must be at least 1, got {args.chunk}")
+    _check_others(args, len(grid))
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name")
+
+    import torch
+
+    from hubscape.analytics.landscape import directions as D
+    from hubscape.analytics.landscape.grid import Objective, compute_landscape, resolve_device
+    from hubscape.analytics.landscape.models import load_problem
+
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    problem = load_problem(
+        args.model, args.data, batch_size=args.batch_size, max_length=args.max_length, loss=args.loss
+    )
+    metrics = dict(problem.metrics)
+    for m in args.metric:
+        metrics.setdefault(m, m)
+    metric_fns = _metric_functions(metrics)
+    others = [problem.load_other(o) for o in args.other]
+    objective = Objective(
+        problem.model, problem.batches, problem.loss_fn, metrics=metric_fns, device=device, loss_name=problem.loss_name
+    )
+    dims = len(grid)
+    method = args.directions
+    if method in ("random", "filter"):
+        norm = args.normalization or ("filter" if method == "filter" else "none")
+        ignore = [s for s in args.ignore.split(",") if s.strip()]
+        dirs = D.random_directions(
+            objective.model,
+            dims=dims,
+            seed=args.seed,
+            normalization=None if norm == "none" else norm,
+            ignore=ignore,
+            orthogonal=not args.no_orthogonalize,
+        )
+        dirs.method = method
+    elif method == "interpolate":
+        dirs = D.interpolation_direction(objective.model, others[0], names=(args.model, args.other[0]))
+    elif method == "plane":
+        dirs = D.plane_directions(
+            objective.model, others[0], others[1], names=(args.model, *args.other), orthogonal=not args.no_orthogonalize
+        )
+    elif method == "pca":
+        dirs = D.pca_directions([*others, D.weights_of(objective.model)], names=[*args.other, args.model], dims=dims)
+    else:
+        dirs = D.hessian_directions(
+            objective, k=dims, method=args.hessian_method, iters=args.hessian_iters, seed=args.seed
+        )
+    result = compute_landscape(
+        objective,
+        dirs,
+        grid=grid,
+        span=span,
+        chunk=args.chunk,
+        out=out,
+        resume=args.resume,
+        progress=not args.no_progress,
+        info=problem.info,
+    )
+    gaps = int((~__import__("numpy").isfinite(result.loss)).sum())
+    centre = "nan" if result.center_loss is None else f"{result.center_loss:.6g}"
+    print(
+        f"landscape ({method}, {'x'.join(map(str, grid))}, {problem.loss_name}): centre loss {centre}, "
+        f"min {float(_nanmin(result.loss)):.6g}, max {float(_nanmax(result.loss)):.6g}"
+        f"{f', {gaps} NaN gap(s)' if gaps else ''} -> {out}"
+    )
+    return 0
+
+
+def _check_others(args, dims: int) -> None:
+    need = {"interpolate": (1, 1), "plane": (2, 2), "pca": (dims, 10_000)}.get(args.directions, (0, 0))
+    n = len(args.other)
+    if not need[0] <= n <= need[1]:
+        want = {
+            "interpolate": "exactly one --other (the end point)",
+            "plane": "exactly two --other",
+            "pca": f"at least {dims} --other checkpoints (the trajectory before MODEL)",
+        }.get(args.directions, "no --other")
+        raise InputError(f"--directions {args.directions} takes {want}; got {n}")
+    if args.directions == "interpolate" and dims != 1:
+        raise InputError("--directions interpolate is a line: use a 1D --grid such as 41")
+    if args.directions == "plane" and dims != 2:
+        raise InputError("--directions plane is 2D: use a --grid such as 41x41")
+
+
+def _metric_functions(metrics: dict) -> dict:
+    from hubscape.analytics.landscape.grid import BUILTIN_METRICS
+
+    out = {}
+    for name, fn in metrics.items():
+        if callable(fn):
+            out[name] = fn
+        elif fn in BUILTIN_METRICS:
+            out[name] = BUILTIN_METRICS[fn]
+        else:
+            raise InputError(f"unknown metric {fn!r}; built in: {', '.join(BUILTIN_METRICS)}")
+    return out
+
+
+def _nanmin(a):
+    import numpy as np
+
+    return np.nanmin(a) if np.isfinite(a).any() else float("nan")
+
+
+def _nanmax(a):
+    import numpy as np
+
+    return np.nanmax(a) if np.isfinite(a).any() else float("nan")
+
+
+def run_refusal(args) -> int:
+    grid = parse_grid(args.grid)
+    if len(grid) != 2:
+        raise InputError("the refusal landscape is 2D: use --grid NxM")
+    from hubscape.analytics.landscape.grid import resolve_device
+    from hubscape.analytics.landscape.refusal import (
+        RefusalSettings,
+        compute_refusal_landscape,
+        load_causal_lm,
+        read_keywords,
+    )
+
+    device = resolve_device(args.device)
+    keywords = read_keywords(args.keywords) if args.keywords else None
+    settings = RefusalSettings(
+        n_samples=args.n_samples,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        **({"keywords": keywords} if keywords else {}),
+    )
+    model, tok = load_causal_lm(args.model)
+    result = compute_refusal_landscape(
+        model,
+        tok,
+        args.query,
+        system=args.system,
+        grid=grid,
+        span=args.span,
+        settings=settings,
+        seed=args.seed,
+        device=device,
+        out=args.out,
+        resume=args.resume,
+        progress=not args.no_progress,
+        info={"model": {"id": args.model, "revision": None}},
+    )
+    print(
+        f"refusal landscape ({grid[0]}x{grid[1]}, {args.n_samples} samples/point): centre refusal loss "
+        f"{result.center_loss:.3f}, mean {float(result.loss.mean()):.3f} -> {args.out}",
+        file=sys.stdout,
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""hubscape.viewer.reports: printable reports of results (matplotlib figures and tables)."""

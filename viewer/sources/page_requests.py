@@ -1,0 +1,158 @@
+"""Analytics requests as plain JSON documents, answered the same way by both kernels.
+
+The server kernel calls these from CPython; the Pyodide kernel calls the very same functions
+inside the browser (hubscape's wheel, with numpy/scipy/lmfit from the Pyodide index). A
+request is data only (never code): which CSV text or file, which models, m, method, theme.
+
+Example::
+
+    >>> doc = fit_growth_request({"csv": {"name": "kids.csv", "text": open("kids.csv").read()},
+    ...                           "models": ["google/gemma-7b"], "m": 30, "method": "mle"})
+    >>> doc["fits"][0]["params"]          # mu, sigma, lambda
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hubscape.core.errors import InputError
+
+#: Bounds on a fit request (what a page can ask for).
+MAX_MODELS = 64
+HORIZON = 12
+
+
+def parse_fit_options(doc: dict[str, Any]) -> dict[str, Any]:
+    """Validated m, method, models, unit and theme of a fit request; InputError if bad."""
+    try:
+        m = float(doc.get("m", 30.0))
+    except (TypeError, ValueError):
+        raise InputError(f"m must be a number, got {doc.get('m')!r}") from None
+    if not (m > 0 and m < 1e6):
+        raise InputError(f"m must be positive (WSB uses 30), got {m:g}")
+    method = doc.get("method", "lsq")
+    if method not in ("lsq", "mle"):
+        raise InputError(f"method must be lsq or mle, got {method!r}")
+    models = doc.get("models") or []
+    if not isinstance(models, list) or not all(isinstance(x, str) for x in models):
+        raise InputError("models must be a list of model ids")
+    if len(models) > MAX_MODELS:
+        raise InputError(f"at most {MAX_MODELS} models per fit, got {len(models)}")
+    unit = doc.get("unit", "month")
+    theme = doc.get("theme", "tron")
+    if theme not in ("tron", "paper"):
+        raise InputError(f"theme must be tron or paper, got {theme!r}")
+    return {"m": m, "method": method, "models": [x.strip() for x in models if x.strip()], "unit": unit, "theme": theme}
+
+
+def trees_from_csv_text(name: str, text: str):
+    """Model trees from the text of a children CSV (see analytics.growth.tree)."""
+    from hubscape.analytics.growth.tree import read_children_csv
+
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{name} is empty")
+    fd, tmp = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        trees = read_children_csv(tmp)
+    except InputError as exc:
+        raise InputError(str(exc).replace(tmp, name)) from None
+    finally:
+        os.unlink(tmp)
+    return trees
+
+
+def trees_from_hub(ids: Any) -> list:
+    """Fine-tune trees of base models from the Hub (through hubscape's tree cache; offline, the
+    cache alone). Needs huggingface_hub, so only the server kernel can do it."""
+    if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
+        raise InputError('hub must be a list of base model ids, e.g. ["microsoft/phi-2"]')
+    if len(ids) > MAX_MODELS:
+        raise InputError(f"at most {MAX_MODELS} models per fit, got {len(ids)}")
+    try:
+        from hubscape.analytics.growth.hub import TreeCollector
+    except ImportError:
+        raise InputError("fetching model trees from the Hub needs the server kernel (hubscape serve)") from None
+    collector = TreeCollector()
+    return [collector.collect(model_id.strip(), relations=("finetune",)) for model_id in ids]
+
+
+def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) -> dict[str, Any]:
+    """Fit the WSB model to each chosen model's children; the growth scene and the numbers.
+
+    The trees come from ``doc["hub"]`` (base model ids, fetched live through the tree cache),
+    ``doc["csv"] = {"name", "text"}`` or ``csv_path`` (a file the server chose; a page never
+    names server paths). Returns JSON-able data: ``scene`` (the
+    scene bundle, base64), ``models`` (all models in the CSV), ``fits`` (per fitted model:
+    params, stderr, c_inf, r2, identifiable, reasons) and ``summary`` lines.
+    """
+    from hubscape.analytics.growth.analysis import analyze
+    from hubscape.analytics.growth.growth_bundle import encode_results
+    from hubscape.analytics.growth.series import build_series
+    from hubscape.analytics.growth.tree import read_children_csv
+    from hubscape.core.bundle import Bundle, encode_bundle, to_jsonable
+    from hubscape.viewer.scene.builders import build_scene
+    from hubscape.viewer.scene.serialize import scene_to_bundle
+
+    opts = parse_fit_options(doc)
+    if doc.get("hub"):
+        trees = trees_from_hub(doc["hub"])
+        source = "the Hub"
+        opts["models"] = [t.base.id for t in trees]
+    elif csv_path is not None:
+        trees = read_children_csv(csv_path)
+        source = Path(csv_path).name
+    else:
+        csv = doc.get("csv")
+        if not isinstance(csv, dict) or "text" not in csv:
+            raise InputError("a fit needs a children CSV (drop one on the page) or a gallery item")
+        source = str(csv.get("name") or "upload.csv")
+        trees = trees_from_csv_text(source, csv["text"])
+    available = [t.base.id for t in trees]
+    by_name = dict(zip(available, trees))
+    chosen = opts["models"] or available[:MAX_MODELS]
+    unknown = [name for name in chosen if name not in by_name]
+    if unknown:
+        raise InputError(f"{', '.join(unknown)} not in {source} (it has {len(available)} models, e.g. {available[0]})")
+    results = []
+    for name in chosen:
+        series = build_series(by_name[name], unit=opts["unit"])
+        results.append(analyze(series, methods=(opts["method"],), m=opts["m"], horizon=HORIZON))
+    arrays, meta = encode_results(results, HORIZON)
+    bundle = Bundle(kind="growth", meta=to_jsonable(meta), arrays=arrays, provenance={"sources": [source]}, schema=1)
+    scene = build_scene(bundle, theme=opts["theme"])
+    scene_arrays, scene_meta = scene_to_bundle(scene)
+    scene_bytes = encode_bundle("scene", scene_arrays, scene_meta, {"sources": [source]})
+    fits, summary = [], []
+    for r in results:
+        fit = r.fits[opts["method"]]
+        entry = {
+            "model": r.series.model,
+            "method": opts["method"],
+            "m": opts["m"],
+            "params": [float(v) for v in fit.params],
+            "stderr": [float(v) for v in fit.stderr],
+            "c_inf": float(fit.c_inf),
+            "r2": float(fit.r2),
+            "identifiable": bool(fit.identifiable),
+            "reasons": list(fit.reasons),
+            "n_events": r.series.n_events,
+        }
+        fits.append(to_jsonable(entry))
+        mu, sigma, lam = entry["params"]
+        flag = "" if entry["identifiable"] else " (not identifiable: " + "; ".join(entry["reasons"]) + ")"
+        summary.append(
+            {"model": entry["model"], "line": f"{entry['model']}: mu={mu:.3g} sigma={sigma:.3g} lambda={lam:.3g}{flag}"}
+        )
+    return {
+        "scene": base64.b64encode(scene_bytes).decode("ascii"),
+        "models": available,
+        "fits": fits,
+        "summary": summary,
+        "source": source,
+    }
