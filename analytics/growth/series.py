@@ -3,9 +3,13 @@
 The Hub's data has defects that a growth fit must survive; each is handled by one stated
 rule, counted, and explained in ``GrowthSeries.notes``:
 
-- **Creation-date floor.** Repositories older than 2022-03-02 carry the Hub's floor date
-  (``tree.CREATED_AT_FLOOR``). A base dated within a day of the floor (or with no date) has its
-  release taken from the earliest dated child (``release_source = "earliest child"``).
+- **Creation-date floor.** Repositories created before the Hub stored creation dates carry
+  its floor timestamp, 2022-03-02T23:29:04Z (or the second after it, from the same migration;
+  ``tree.CREATED_AT_FLOOR``). Only a base dated exactly there (or with no date) has its
+  release taken from the earliest dated child (``release_source = "earliest child"``); any
+  other date, however old, is the base's own (citation data, other hubs). ``floor_rule=False``
+  turns the rule off, and ``release_date`` (or ``release_dates`` by model) sets it by hand.
+  ``release_reason`` says which date was used and why.
 - **Children dated before their base** (re-uploaded bases, floored children) are kept: they
   are counted in period 1, and their event age is set to half a period (an age <= 0 has no
   likelihood under the model).
@@ -37,8 +41,10 @@ from hubscape.core.errors import InputError
 #: Length of each period unit in days.
 PERIOD_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
 
-#: A base created within this long after the Hub's floor carries the floor date, not its own.
-FLOOR_TOLERANCE = timedelta(days=1)
+#: Dates from the floor up to (not including) this long after it are the floor: the Hub's
+#: migration stamped 23:29:04 and 23:29:05 (sentence-transformers/distiluse-base-multilingual-
+#: cased-v1 in the April-2025 crawl carries the latter).
+FLOOR_WINDOW = timedelta(seconds=2)
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -60,6 +66,8 @@ class GrowthSeries:
     release_date: datetime
     release_source: str
     """"hub created_at", "earliest child" or "user"."""
+    release_reason: str = ""
+    """Why that release date: which evidence it is and, for the earliest child, why not the base's own."""
     snapshot: datetime | None = None
     relations: tuple[str, ...] = ("finetune",)
     source: str = ""
@@ -122,18 +130,47 @@ def _children(n: int) -> str:
 
 
 def is_floor_dated(created_at: datetime | None) -> bool:
-    """True if ``created_at`` is the Hub's creation-date floor (or within a day after it)."""
-    return created_at is not None and created_at <= CREATED_AT_FLOOR + FLOOR_TOLERANCE
+    """True if ``created_at`` is the Hub's creation-date floor timestamp (see FLOOR_WINDOW)."""
+    return created_at is not None and CREATED_AT_FLOOR <= created_at < CREATED_AT_FLOOR + FLOOR_WINDOW
+
+
+def _release(
+    base_date: datetime | None, first_child: datetime, release_date: datetime | None, floor_rule: bool
+) -> tuple[datetime, str, str]:
+    """(release date, source, reason) by the module's rule."""
+    if release_date is not None:
+        return release_date, "user", f"given by the user ({release_date:%Y-%m-%d})"
+    if base_date is None:
+        return (
+            first_child,
+            "earliest child",
+            (f"the base has no creation date; ages count from its earliest dated child ({first_child:%Y-%m-%d})"),
+        )
+    if floor_rule and is_floor_dated(base_date):
+        return (
+            first_child,
+            "earliest child",
+            (
+                f"the base carries the Hub's creation-date floor ({base_date:%Y-%m-%d %H:%M:%S}), so its real "
+                f"release is earlier; ages count from its earliest dated child ({first_child:%Y-%m-%d})"
+            ),
+        )
+    return base_date, "hub created_at", f"the base's own creation date ({base_date:%Y-%m-%d})"
 
 
 def build_series(
-    tree: ModelTree, unit: str = "month", relations: tuple[str, ...] | None = None, release_date: datetime | None = None
+    tree: ModelTree,
+    unit: str = "month",
+    relations: tuple[str, ...] | None = None,
+    release_date: datetime | None = None,
+    floor_rule: bool = True,
 ) -> GrowthSeries:
     """The cumulative count of ``tree``'s children per ``unit`` since the base's release.
 
     ``relations`` picks the children to count (default: every relation the tree lists);
-    ``release_date`` overrides the release date (``release_source = "user"``). Raises
-    InputError if the model has no dated children.
+    ``release_date`` overrides the release date (``release_source = "user"``);
+    ``floor_rule=False`` keeps a floor-dated base's own date. Raises InputError if the model
+    has no dated children.
     """
     _check_unit(unit)
     period = PERIOD_DAYS[unit] * _SECONDS_PER_DAY
@@ -164,23 +201,20 @@ def build_series(
 
     base_date = tree.base.created_at
     floor_dated = is_floor_dated(base_date)
-    if release_date is not None:
-        release, release_source = release_date, "user"
-    elif base_date is None or floor_dated:
-        release, release_source = dates[0], "earliest child"
-        why = (
-            "has no creation date"
-            if base_date is None
-            else f"carries the Hub's creation-date floor ({base_date:%Y-%m-%d %H:%M:%S}), so its real release is earlier"
-        )
-        notes.append(f"the base {why}; ages count from its earliest dated child ({dates[0]:%Y-%m-%d})")
-    else:
-        release, release_source = base_date, "hub created_at"
+    release, release_source, release_reason = _release(base_date, dates[0], release_date, floor_rule)
+    if release_source == "earliest child":
+        notes.append(release_reason)
 
     ages = np.array([(d - release).total_seconds() / period for d in dates])
     snapshot = tree.taken_at
     if snapshot is not None:
-        observed_until = max((snapshot - release).total_seconds() / period, float(ages[-1]))
+        observed_until = (snapshot - release).total_seconds() / period
+        if observed_until < ages[-1]:
+            notes.append(
+                f"the snapshot ({snapshot:%Y-%m-%d %H:%M}) is earlier than the latest child ({dates[-1]:%Y-%m-%d %H:%M}); "
+                "observation ends at the latest child"
+            )
+            observed_until = float(ages[-1])
     else:
         observed_until = float(ages[-1])
         notes.append("the snapshot time is unknown; observation ends at the latest child")
@@ -212,6 +246,7 @@ def build_series(
         observed_until=observed_until,
         release_date=release,
         release_source=release_source,
+        release_reason=release_reason,
         snapshot=snapshot,
         relations=relations,
         source=tree.source,
@@ -254,5 +289,6 @@ def series_from_events(
         observed_until=float(observed_until),
         release_date=release_date or datetime(2023, 1, 1, tzinfo=UTC),
         release_source="user",
+        release_reason="event ages given directly",
         source=source,
     )

@@ -261,7 +261,8 @@ def read_children_csv(path: str | os.PathLike) -> list[ModelTree]:
     ``snapshot`` (when the listing was taken, e.g. ``20250407_212140``; becomes ``taken_at``).
     Empty date cells mean unknown (``created_at=None``); a row with an empty child_model
     declares a base with no children; duplicate rows are kept (the series counts and reports
-    them). Bad input raises a one-line InputError.
+    them). The separator is a comma, or a semicolon or tab when the header is split by one.
+    Bad input raises a one-line InputError.
     """
     path = Path(path)
     try:
@@ -277,12 +278,51 @@ def read_children_csv(path: str | os.PathLike) -> list[ModelTree]:
             return _read_children_rows(path, handle)
         except UnicodeDecodeError:
             raise InputError(f"{path} is not a CSV file (not UTF-8 text)") from None
+        except _Unterminated as exc:
+            raise InputError(
+                f"{path} line {exc.line}: unterminated quote (a quoted field runs on to the end of the file)"
+            ) from None
         except csv.Error as exc:
             raise InputError(f"{path} is not a readable CSV file ({exc})") from None
 
 
+class _Unterminated(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+#: Separators a children CSV may use, in order of preference.
+CSV_SEPARATORS = (",", ";", "\t")
+
+
+def _separator(handle) -> str:
+    """The separator that splits the header into the required columns (a comma if none does)."""
+    first = handle.readline()
+    handle.seek(0)
+    for sep in CSV_SEPARATORS:
+        names = {name.strip() for name in first.strip("\r\n").split(sep)}
+        if all(column in names for column in CSV_REQUIRED_COLUMNS):
+            return sep
+    return ","
+
+
+def _rows(reader):
+    """The reader's rows; an unterminated quote (csv reads it to the end of the file) is an error."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise _Unterminated(start) from None
+            raise
+        yield row
+
+
 def _read_children_rows(path: Path, handle) -> list[ModelTree]:
-    reader = csv.DictReader(handle)
+    reader = csv.DictReader(handle, delimiter=_separator(handle), strict=True)
     header = reader.fieldnames
     if not header:
         raise InputError(f"{path} is empty (expected a CSV with columns {', '.join(CSV_REQUIRED_COLUMNS)})")
@@ -292,13 +332,13 @@ def _read_children_rows(path: Path, handle) -> list[ModelTree]:
     if missing:
         raise InputError(
             f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(a children CSV needs {', '.join(CSV_REQUIRED_COLUMNS)})"
+            f"(a children CSV needs {', '.join(CSV_REQUIRED_COLUMNS)}, separated by commas, semicolons or tabs)"
         )
     has_relation = "child_relation_tags" in header
     has_snapshot = "snapshot" in header
 
     builders: dict[str, _TreeBuilder] = {}
-    for row in reader:
+    for row in _rows(reader):
         line = reader.line_num
         if all(not (value or "").strip() for key, value in row.items() if key is not None):
             continue  # a blank line

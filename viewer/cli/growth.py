@@ -85,6 +85,18 @@ def _common(parser) -> None:
         "--relation", metavar="LIST", help="children to count, e.g. finetune,adapter (default: every relation listed)"
     )
     parser.add_argument(
+        "--release-date",
+        action="append",
+        metavar="MODEL=DATE",
+        help="the release date of MODEL (repeatable), e.g. bigscience/bloom=2022-07-06",
+    )
+    parser.add_argument(
+        "--no-floor-rule",
+        action="store_true",
+        help="keep a base's own creation date even at the Hub's floor (2022-03-02T23:29:04Z); by default such a "
+        "base's release is taken from its earliest dated child",
+    )
+    parser.add_argument(
         "--prior-shape",
         type=_positive(float),
         metavar="A",
@@ -105,7 +117,6 @@ def analyze_sources(args) -> list:
     from rich.progress import Progress
 
     from hubscape.analytics.growth.analysis import analyze
-    from hubscape.analytics.growth.hub import validate_relations
     from hubscape.analytics.growth.sources import load_series
     from hubscape.core.errors import InputError
 
@@ -114,8 +125,15 @@ def analyze_sources(args) -> list:
     prior = None if args.prior_shape is None else (args.prior_shape, args.prior_rate)
     if prior is not None and args.method != "mle":
         raise InputError("a prior on lambda applies to --method mle only")
-    relations = validate_relations(args.relation.split(",")) if args.relation else None
-    series = load_series(args.sources, unit=args.unit, relations=relations)
+    series = load_series(
+        args.sources,
+        unit=args.unit,
+        relations=args.relation,
+        release_dates=args.release_date,
+        floor_rule=not args.no_floor_rule,
+    )
+    for model, why in series.skipped:
+        print(f"skipped {model}: {why}", file=sys.stderr)
     results = []
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
@@ -164,6 +182,7 @@ def result_json(result, method: str) -> dict:
         "prior": fit.prior,
         "release_date": s.release_date,
         "release_source": s.release_source,
+        "release_reason": s.release_reason,
         "snapshot": s.snapshot,
         "n_missing_dates": s.n_missing_dates,
         "n_duplicates": s.n_duplicates,

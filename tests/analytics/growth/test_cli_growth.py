@@ -141,7 +141,6 @@ def test_report_writes_figures_and_tables(capsys, small_csv, tmp_path):
         None,  # missing file
         "base_model,child_model\na/b,c/d\n",  # needed columns missing
         "base_model,base_created_at,child_model,child_created_at\na/b,2023-01-01,c/d,yesterday\n",  # bad date
-        "base_model,base_created_at,child_model,child_created_at\na/b,2023-01-01,,\n",  # no children
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(capsys, tmp_path, content, children_csv):
@@ -183,3 +182,22 @@ def test_unwritable_outputs_are_one_line_errors(capsys, tmp_path, small_csv):
         code, out, err = run(capsys, "growth", *argv)
         assert code == 2 and len(err.strip().splitlines()) == 1
     assert list((tmp_path / "folder").iterdir()) == [] and (tmp_path / "file").read_text() == "x"
+
+
+def test_release_date_and_floor_switch_on_the_cli(capsys, tmp_path):
+    csv_path = tmp_path / "floor.csv"
+    lines = ["base_model,base_created_at,child_model,child_created_at"]
+    lines += [f"org/floored,2022-03-02 23:29:04+00:00,org/c{i},2023-{1 + i % 12:02d}-0{1 + i % 9}" for i in range(30)]
+    lines += ["org/empty,2023-01-01,,"]
+    csv_path.write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "growth", "fit", str(csv_path), "--json")
+    assert code == 0 and "skipped org/empty" in err
+    (fit,) = _strict(out)
+    assert fit["release_source"] == "earliest child" and "floor" in fit["release_reason"]
+    code, out, _ = run(capsys, "growth", "fit", str(csv_path), "--json", "--no-floor-rule")
+    assert _strict(out)[0]["release_source"] == "hub created_at"
+    code, out, _ = run(capsys, "growth", "fit", str(csv_path), "--json", "--release-date", "org/floored=2022-10-01")
+    (fit,) = _strict(out)
+    assert fit["release_source"] == "user" and fit["release_date"].startswith("2022-10-01")
+    code, out, err = run(capsys, "growth", "fit", str(csv_path), "--release-date", "org/floored=later")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not a date" in err

@@ -100,3 +100,29 @@ def test_series_from_events():
     assert s.t.tolist() == [1, 2, 3, 3.5] and s.count.tolist() == [1, 3, 4, 4]
     with pytest.raises(InputError):
         series_from_events("demo", [0.0, 1.0], 2.0)
+
+
+def test_floor_rule_fires_only_at_the_floor_timestamp():
+    first = datetime(2023, 12, 12, tzinfo=UTC)
+    kids = [child("a", first), child("b", first + MONTH * 2.5)]
+    for base, floored in [
+        (CREATED_AT_FLOOR, True),
+        (CREATED_AT_FLOOR + timedelta(seconds=1), True),  # the migration's second stamp
+        (CREATED_AT_FLOOR + timedelta(seconds=2), False),
+        (CREATED_AT_FLOOR - timedelta(seconds=1), False),
+        (datetime(1998, 4, 1, tzinfo=UTC), False),  # an old paper, not a Hub repository
+        (CREATED_AT_FLOOR + timedelta(hours=5), False),
+    ]:
+        s = build_series(tree(base, kids, taken_at=first + MONTH * 6))
+        assert s.floor_dated == floored and (s.release_source == "earliest child") == floored, base
+        assert s.release_reason and (("floor" in s.release_reason) == floored)
+    kept = build_series(tree(CREATED_AT_FLOOR, kids, taken_at=first + MONTH * 6), floor_rule=False)
+    assert kept.release_source == "hub created_at" and kept.release_date == CREATED_AT_FLOOR
+
+
+def test_snapshot_before_the_latest_child_is_noted():
+    rel = datetime(2023, 1, 1, tzinfo=UTC)
+    kids = [child("a", rel + MONTH * 1.2), child("b", rel + MONTH * 3.5)]
+    s = build_series(tree(rel, kids, taken_at=rel + MONTH * 2.0))
+    assert s.observed_until == pytest.approx(3.5)
+    assert any("snapshot" in n and "earlier than the latest child" in n for n in s.notes)

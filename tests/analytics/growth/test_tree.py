@@ -248,3 +248,26 @@ def test_load_tree_rejects_newer_and_broken_trees(tmp_path):
     binary.write_bytes(b"\xff\xfe\xfa")
     with pytest.raises(InputError, match="not UTF-8"):
         load_tree(binary)
+
+
+def test_unterminated_quote_and_other_separators(tmp_path):
+    from hubscape.analytics.growth.tree import read_children_csv as read
+
+    quoted = tmp_path / "q.csv"
+    quoted.write_text('base_model,base_created_at,child_model,child_created_at\na/b,2023-01-01,"c/d,2023-02-01\n')
+    with pytest.raises(InputError, match=r"line 2: unterminated quote"):
+        read(quoted)
+    for sep in (";", "\t"):
+        path = tmp_path / "sep.csv"
+        path.write_text(
+            sep.join(["base_model", "base_created_at", "child_model", "child_created_at"])
+            + "\n"
+            + sep.join(["a/b", "2023-01-01", "c/d", "2023-02-01"])
+            + "\n"
+        )
+        trees = read(path)
+        assert trees[0].base.id == "a/b" and trees[0].children[0].id == "c/d"
+    odd = tmp_path / "odd.csv"
+    odd.write_text("base_model|base_created_at|child_model|child_created_at\na/b|2023-01-01|c/d|2023-02-01\n")
+    with pytest.raises(InputError, match="separated by commas, semicolons or tabs"):
+        read(odd)
