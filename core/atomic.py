@@ -26,7 +26,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    clean_stale(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.chmod(_default_file_mode())  # mkstemp makes 0600; a plain open() would honour the umask
@@ -38,6 +39,47 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: A temporary file of a writer whose process id cannot be told is stale after this long.
+STALE_AFTER = 3600.0
+
+
+def clean_stale(target: str | os.PathLike) -> list[Path]:
+    """Remove temporary files that an earlier, killed write of ``target`` left behind.
+
+    Temporary names are ``.NAME.PID.RANDOM.part``: a file whose writer process is gone is
+    removed; one of a live process (a concurrent writer) is kept; one without a process id
+    (older hubscape versions) is removed once it is :data:`STALE_AFTER` seconds old.
+    """
+    import glob
+    import time
+
+    target = Path(target)
+    removed = []
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        pid = path.name[len(target.name) + 2 :].split(".", 1)[0]
+        try:
+            if pid.isdigit() and len(pid) < 10:
+                if _alive(int(pid)):
+                    continue
+            elif time.time() - path.stat().st_mtime < STALE_AFTER:
+                continue
+            path.unlink()
+            removed.append(path)
+        except OSError:  # gone already, or not ours to remove
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _default_file_mode() -> int:
