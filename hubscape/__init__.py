@@ -1,15 +1,29 @@
 """hubscape: a 3D visual-analytics workbench for Hugging Face models.
 
-The notebook API lives here (see docs/api.md); its names are imported on first use, so
-``import hubscape`` stays fast and works in Pyodide, where torch and pygfx do not exist.
-"""
+The notebook API (docs/api.md), one import for the three worlds::
 
-from __future__ import annotations
+    import hubscape as hs
+
+    fits = hs.growth.fit("children.csv")                         # growth of model trees
+    acts = hs.activations(model, {"clean": x, "triggered": xt})   # activation maps
+    hs.show(acts)                                                 # 3D, inline in Jupyter
+    hs.export(fits, "growth.pdf", theme="paper")                  # a figure for the paper
+    hs.load("acts.safetensors")                                   # any bundle, typed
+
+Names are imported on first use, so ``import hubscape`` stays fast and works in Pyodide,
+where torch and pygfx do not exist.
+"""
 
 import importlib
 
 #: Public name -> "module:attribute" (or "module" for a namespace), imported on first access.
 _LAZY = {
+    "growth": "hubscape.analytics.growth",
+    "activations": "hubscape.analytics.activations.maps:activation_maps",
+    "scene": "hubscape.api:scene",
+    "show": "hubscape.api:show",
+    "export": "hubscape.api:export",
+    "load": "hubscape.api:load",
     "HubscapeError": "hubscape.core.errors:HubscapeError",
     "InputError": "hubscape.core.errors:InputError",
     "BundleError": "hubscape.core.errors:BundleError",
@@ -32,4 +46,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return list(__all__)

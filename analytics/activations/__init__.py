@@ -3,26 +3,30 @@
 Importing this package does not import torch. The Python API, for any ``torch.nn.Module``::
 
     from hubscape.analytics.activations import (ActivationRecorder, capture, grad_cam,
-                                                analyze_images, PatchTrigger, write_activations)
+                                                analyze_images, PatchTrigger)
 
+    result = activation_maps(model, {"clean": x, "triggered": x_trig})   # hs.activations
+    result.top_channels("features.4")                             # channels the trigger raises
     stats = capture(model, [x_batch], ["features.*"])            # {layer: LayerStats}
     stats["features.4"].linf                                      # (C,) batch mean of l_inf
     maps = grad_cam(model, x, "features.4", target_class=0)       # (N, H, W) in [0, 1]
     result = analyze_images(model, x, y, trigger=PatchTrigger(target=0), prune=["linf", "mean"])
-    write_activations("acts.safetensors", result)                 # bundle kind "activations"
+    result.save("acts.safetensors")                                # bundle kind "activations"
 
 Modules: :mod:`.capture` (forward hooks, l1/l2/l_inf per sample and channel, mean maps),
 :mod:`.gradcam`, :mod:`.pruning` (l_inf pruning after Cheng et al. 2020 and fine-pruning),
 :mod:`.trigger` (BadNets patch), :mod:`.images` (the whole analysis of an image classifier),
 :mod:`.text` (Hugging Face encoders such as all-MiniLM-L6-v2), :mod:`.digits` and
-:mod:`.backdoor` (the ``hubscape demo backdoor`` experiment), :mod:`.bundle`.
+:mod:`.backdoor` (the ``hubscape demo backdoor`` experiment), :mod:`.maps` (any model,
+inputs by condition), :mod:`.result` (ActivationResult, its bundle).
 """
 
-from .bundle import ActivationResult, GradCam, read_activations, write_activations
 from .capture import ActivationRecorder, LayerStats, capture, channel_norms, resolve_layers
 from .gradcam import grad_cam
 from .images import analyze_images
+from .maps import activation_maps
 from .pruning import ChannelMask, PruningCurve, default_layer, pruning_curve, rank_channels
+from .result import ActivationResult, GradCam
 from .trigger import PatchTrigger
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "LayerStats",
     "PatchTrigger",
     "PruningCurve",
+    "activation_maps",
     "analyze_images",
     "capture",
     "channel_norms",
@@ -40,7 +45,5 @@ __all__ = [
     "grad_cam",
     "pruning_curve",
     "rank_channels",
-    "read_activations",
     "resolve_layers",
-    "write_activations",
 ]

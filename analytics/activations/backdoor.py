@@ -32,7 +32,6 @@ import numpy as np
 from hubscape.core.atomic import write_text
 from hubscape.core.bundle import to_jsonable
 
-from .bundle import write_activations
 from .digits import DEFAULT_CONFIG, load_digits_split, poison, save_checkpoint, seeded_cnn, train
 from .images import analyze_images, pruning_summary
 from .pruning import accuracy, attack_success_rate, default_layer, pruning_curve, rank_channels
@@ -151,20 +150,21 @@ def _run(out_dir, cfg: BackdoorConfig, landscapes: bool, progress: Progress | No
             "attack_success_rate": attack_success_rate(clean_model, x_trig, y_test, trig.target),
         },
         "backdoored": {
-            "clean_accuracy": result.summary["clean_accuracy"],
-            "attack_success_rate": result.summary["attack_success_rate"],
+            "clean_accuracy": result.metrics["clean_accuracy"],
+            "attack_success_rate": result.metrics["attack_success_rate"],
         },
         "pruning_layer": layer,
-        "linf_bias": result.summary["linf_bias"],
-        "gradcam_trigger_share": result.summary.get("gradcam_trigger_share"),
+        "linf_bias": result.metrics["linf_bias"],
+        "gradcam_trigger_share": result.metrics.get("gradcam_trigger_share"),
         "pruning": {
-            "linf (triggered - clean)": result.summary["pruning_linf"],
+            "linf (triggered - clean)": result.metrics["pruning_linf"],
             "linf (triggered only)": triggered_ranking,
-            "mean (fine-pruning)": result.summary["pruning_mean"],
+            "mean (fine-pruning)": result.metrics["pruning_mean"],
         },
     }
-    result.summary.update(clean_model=summary["clean_model"], pruning_linf_triggered_only=triggered_ranking)
-    write_activations(files["activations"], result, provenance={"experiment": "hubscape demo backdoor"})
+    result.metrics.update(clean_model=summary["clean_model"], pruning_linf_triggered_only=triggered_ranking)
+    result.provenance["experiment"] = "hubscape demo backdoor"
+    result.save(files["activations"])
 
     if landscapes:
         summary["landscapes"] = _landscapes(clean_model, backdoored, x_test, y_test, x_trig, trig, cfg, files, progress)

@@ -35,7 +35,7 @@ from hubscape.core.errors import InputError
 NORMS = ("l1", "l2", "linf")
 
 
-@dataclass
+@dataclass(repr=False)
 class LayerStats:
     """The activations of one layer under one condition, reduced per sample and channel."""
 
@@ -60,6 +60,10 @@ class LayerStats:
     def batch(self, norm: str) -> np.ndarray:
         """Batch mean (C,) of each channel's per-sample ``norm`` (l1, l2 or linf)."""
         return self.samples[norm].mean(axis=0)
+
+    def __repr__(self) -> str:
+        n, c = self.samples["linf"].shape
+        return f"<LayerStats {self.name} ({self.kind} {'x'.join(map(str, self.shape))}): {n} samples x {c} channels>"
 
 
 def layer_names(model) -> list[str]:

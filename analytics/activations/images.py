@@ -3,7 +3,7 @@
 Example::
 
     >>> result = analyze_images(model, x, y, trigger=PatchTrigger(target=0), prune=["linf", "mean"])
-    >>> result.summary["attack_success_rate"], result.summary["linf_bias"]["ratio"]
+    >>> result.metrics["attack_success_rate"], result.metrics["linf_bias"]["ratio"]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import numpy as np
 
 from hubscape.core.errors import InputError
 
-from .bundle import ActivationResult, GradCam
 from .capture import NORMS, ActivationRecorder, LayerStats, capture, resolve_layers
 from .gradcam import grad_cam
 from .pruning import (
@@ -26,6 +25,7 @@ from .pruning import (
     pruning_curve,
     rank_channels,
 )
+from .result import ActivationResult, GradCam
 from .trigger import PatchTrigger
 
 Progress = Callable[[str, int, int], None]
@@ -156,7 +156,7 @@ def analyze_images(
         gradcam=gradcam,
         gradcam_info=gradcam_info,
         pruning=curves,
-        summary=summary,
+        metrics=summary,
         data=data_info or {"n": int(len(x))},
     )
 

@@ -38,7 +38,7 @@ ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "ELU", "Mish", "Har
 RANK_BY = ("triggered", "difference", "clean")
 
 
-@dataclass
+@dataclass(repr=False)
 class PruningCurve:
     """Clean accuracy and attack success rate after pruning 0, 1, 2, ... channels."""
 
@@ -50,6 +50,14 @@ class PruningCurve:
     pruned: np.ndarray  # (k,) channels pruned after each step, 0 first
     clean_accuracy: np.ndarray  # (k,)
     attack_success_rate: np.ndarray  # (k,)
+
+    def __repr__(self) -> str:
+        return (
+            f"<PruningCurve {self.method} of {self.layer}: {int(self.pruned[-1]) if self.pruned.size else 0} channels, "
+            f"ASR {self.attack_success_rate[0]:.3f} -> {self.attack_success_rate[-1]:.3f}>"
+            if self.pruned.size
+            else f"<PruningCurve {self.method} of {self.layer}: empty>"
+        )
 
     def first_below(self, asr: float) -> int | None:
         """Index of the first step whose attack success rate is below ``asr`` (None if none)."""

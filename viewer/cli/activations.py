@@ -107,7 +107,6 @@ def _progress_bar():
 
 
 def run_activations(args) -> int:
-    from hubscape.analytics.activations.bundle import write_activations
     from hubscape.analytics.hf import is_hf_folder, minilm_path
     from hubscape.core.errors import InputError
 
@@ -131,12 +130,9 @@ def run_activations(args) -> int:
             raise InputError(f"{model_path} is not a Hugging Face model folder (no config.json)")
         else:
             result = _analyze_checkpoint(model_path, args, progress)
-    path = write_activations(
-        args.out,
-        result,
-        provenance={"command": "hubscape activations", "model_path": str(model_path), "inputs": str(args.inputs)},
-    )
-    _print_summary(result)
+    result.provenance.update(command="hubscape activations", model_path=str(model_path), inputs=str(args.inputs))
+    path = result.save(args.out)
+    print(result.report())
     print(f"wrote {path}")
     return 0
 
@@ -170,42 +166,6 @@ def _analyze_checkpoint(model_path: Path, args, progress):
     )
 
 
-def _print_summary(result) -> None:
-    s = result.summary
-    if "clean_accuracy" in s:
-        line = f"clean accuracy {s['clean_accuracy']:.3f}"
-        if "attack_success_rate" in s:
-            line += f", attack success rate {s['attack_success_rate']:.3f}"
-        print(line)
-    if "linf_bias" in s:
-        b = s["linf_bias"]
-        print(
-            f"trigger / clean on the top channels {b['channels']} of {b['layer']}: "
-            + ", ".join(f"{n} x{b['ratio'][n]:.2f}" for n in ("l1", "l2", "linf"))
-        )
-    for curve in result.pruning:
-        p = s.get(f"pruning_{curve.method}", {})
-        k = p.get("channels_to_goal")
-        print(
-            f"{curve.method} pruning: "
-            + (
-                f"attack success rate < {p['asr_goal']} after {k} channels, clean "
-                f"accuracy {p['clean_accuracy_at_goal']:.3f}"
-                if k is not None
-                else "the attack success rate never fell below the goal"
-            )
-        )
-    for name, entry in (s.get("layers") or {}).items():
-        line = f"{name}: mean l_inf {entry['linf']:.3f}"
-        if "linf_triggered" in entry:
-            line += (
-                f" -> {entry['linf_triggered']:.3f} triggered (l1 x{entry['l1_ratio']:.3f}, "
-                f"l2 x{entry['l2_ratio']:.3f}, linf x{entry['linf_ratio']:.3f}); largest l_inf gain: "
-                f"unit {entry['top_linf_gain_units'][0]} +{entry['top_linf_gain'][0]:.3f}"
-            )
-        print(line)
-
-
 def run_demo_backdoor(args) -> int:
     from hubscape.analytics.activations.backdoor import BackdoorConfig, run_backdoor_demo
     from hubscape.core.errors import InputError
@@ -227,7 +187,7 @@ def run_demo_backdoor(args) -> int:
 
 
 def run_demo_minilm(args) -> int:
-    from hubscape.analytics.activations.bundle import read_activations
+    from hubscape.analytics.activations.result import ActivationResult
     from hubscape.analytics.activations.text import run_minilm_demo
     from hubscape.core.errors import InputError
 
@@ -238,6 +198,6 @@ def run_demo_minilm(args) -> int:
         raise InputError("--trigger must not be empty")
     with _progress_bar() as progress:
         files = run_minilm_demo(out, trigger=args.trigger, progress=progress)
-    _print_summary(read_activations(files["activations"]))
+    print(ActivationResult.load(files["activations"]).report())
     print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))
     return 0

@@ -85,27 +85,29 @@ def export_figure(
     *,
     size=(1600, 1000),
     dpi: float = 150,
-    theme: str = "tron",
+    theme: str | None = None,
     transparent: bool = False,
     camera: str | None = None,
     options: dict | None = None,
 ) -> Path:
     """Build the scene of ``source`` (bundle, growth source, demo name or Scene) and export it.
 
-    ``options`` go to the scene builder (e.g. ``{"log_count": True}`` for growth).
+    ``theme`` defaults to a Scene's own theme, else "tron". ``options`` go to the scene
+    builder (e.g. ``{"log_count": True}`` for growth).
     """
     from hubscape.viewer.render.offscreen import check_size
     from hubscape.viewer.scene.themes import get_theme
 
     check_format(out)
     size = parse_size(size) if isinstance(size, str) else check_size(*size)
-    theme = get_theme(theme).name
     if isinstance(source, (str, Path)):
+        theme = get_theme(theme or "tron").name
         from hubscape.viewer.sources.worlds import scene_from_source
 
         scene = scene_from_source(str(source), theme=theme, options=options)
     else:
         scene = source
+        theme = get_theme(theme or scene.theme).name
     if camera:
         scene.camera = parse_camera(camera, scene.camera)
     return export_scene(scene, out, size=size, dpi=dpi, theme=theme, transparent=transparent)

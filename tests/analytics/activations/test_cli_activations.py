@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hubscape.analytics.activations.bundle import read_activations
+from hubscape.analytics.activations.result import ActivationResult
 from hubscape.core.bundle import read_bundle
 from hubscape.viewer.cli import main
 
@@ -48,12 +48,12 @@ def test_checkpoint_with_trigger_and_pruning(tiny_backdoor, tmp_path, capsys):
     )
     assert rc == 0
     assert f"wrote {out}" in stdout and "attack success rate" in stdout
-    result = read_activations(out)
+    result = ActivationResult.load(out)
     assert [c.method for c in result.pruning] == ["linf", "mean"]
     assert result.gradcam["triggered"].maps.shape == (3, 16, 16)
     from hubscape.analytics.activations.pruning import accuracy
 
-    assert result.summary["clean_accuracy"] == pytest.approx(
+    assert result.metrics["clean_accuracy"] == pytest.approx(
         accuracy(tiny_backdoor.model, tiny_backdoor.x, tiny_backdoor.y)
     )
 
@@ -189,7 +189,7 @@ def test_minilm_norms_equal_hidden_states_of_each_sentence(tmp_path, capsys):
         capsys, "activations", "minilm", "--inputs", tmp_path / "s.txt", "--trigger", "cf", "--out", out
     )
     assert rc == 0 and "encoder.layer.5: mean l_inf" in stdout
-    result = read_activations(out)
+    result = ActivationResult.load(out)
     assert result.layer_names == ["embeddings"] + [f"encoder.layer.{i}" for i in range(6)]
     assert result.conditions == ["clean", "triggered"]
     tok = AutoTokenizer.from_pretrained(str(minilm_path()))
@@ -211,9 +211,9 @@ def test_demo_minilm_writes_its_sentences_bundle_and_summary(tmp_path, capsys):
     rc, stdout, _ = run_cli(capsys, "demo", "minilm", "--out", out, "--trigger", "cf")
     assert rc == 0 and f"wrote 3 files to {out}/" in stdout
     sentences = (out / "sentences.txt").read_text(encoding="utf-8").splitlines()
-    result = read_activations(out / "activations_minilm.safetensors")
-    assert len(sentences) == 16 and result.summary["n_sentences"] == 16
-    assert result.summary["trigger_tokens"] == ["cf"]
+    result = ActivationResult.load(out / "activations_minilm.safetensors")
+    assert len(sentences) == 16 and result.metrics["n_sentences"] == 16
+    assert result.metrics["trigger_tokens"] == ["cf"]
     last = result.layers["triggered"]["encoder.layer.5"]
     assert last.samples["linf"].shape == (16, 384) and last.mean_map.shape[1] == 384
     # every triggered sentence is one token longer, so the triggered mean map has one more row

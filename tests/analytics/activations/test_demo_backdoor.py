@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from hubscape.analytics.activations.bundle import read_activations
+from hubscape.analytics.activations.result import ActivationResult
 from hubscape.core.bundle import read_bundle
 from hubscape.viewer.cli import main
 
@@ -45,7 +45,7 @@ def test_demo_backdoor_reaches_the_issue_targets(tmp_path, capsys):
     assert bias["ratio"]["linf"] > bias["ratio"]["l2"] > 1 and bias["ratio"]["linf"] > bias["ratio"]["l1"]
 
     # l_inf pruning removes the backdoor within 0.1 of clean accuracy; fine-pruning curve is there too
-    acts = read_activations(out / "activations.safetensors")
+    acts = ActivationResult.load(out / "activations.safetensors")
     linf = next(c for c in acts.pruning if c.method == "linf")
     mean = next(c for c in acts.pruning if c.method == "mean")
     k = linf.first_below(0.2)

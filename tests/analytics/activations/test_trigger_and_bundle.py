@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hubscape.analytics.activations.bundle import read_activations, write_activations
 from hubscape.analytics.activations.images import analyze_images
+from hubscape.analytics.activations.result import ActivationResult
 from hubscape.analytics.activations.trigger import PatchTrigger
 from hubscape.core.bundle import read_bundle
 from hubscape.core.errors import InputError
@@ -48,7 +48,7 @@ def test_trigger_larger_than_the_image():
 def test_bundle_round_trip_and_documented_keys(tiny_backdoor, tmp_path):
     t = tiny_backdoor
     result = analyze_images(t.model, t.x, t.y, trigger=t.trigger, prune=["linf", "mean"], gradcam_samples=4)
-    path = write_activations(tmp_path / "a.safetensors", result)
+    path = result.save(tmp_path / "a.safetensors")
     raw = read_bundle(path, kind="activations")
     assert raw.meta["conditions"] == ["clean", "triggered"]
     assert [li["name"] for li in raw.meta["layers"]] == ["relu1", "relu2"]
@@ -67,7 +67,7 @@ def test_bundle_round_trip_and_documented_keys(tiny_backdoor, tmp_path):
     }.items():
         assert raw.arrays[key].shape == shape, key
     assert raw.arrays["pruning/linf/order"].dtype == np.int64
-    back = read_activations(path)
+    back = ActivationResult.load(path)
     assert back.conditions == result.conditions and back.layer_names == result.layer_names
     for cond in result.conditions:
         for name in result.layer_names:
@@ -78,13 +78,13 @@ def test_bundle_round_trip_and_documented_keys(tiny_backdoor, tmp_path):
     np.testing.assert_array_equal(back.pruning[1].clean_accuracy, result.pruning[1].clean_accuracy)
     assert back.pruning[0].rank_by == "difference" and back.pruning[1].rank_by == "clean"
     np.testing.assert_array_equal(back.gradcam["triggered"].maps, result.gradcam["triggered"].maps)
-    assert back.summary["attack_success_rate"] == pytest.approx(result.summary["attack_success_rate"])
+    assert back.metrics["attack_success_rate"] == pytest.approx(result.metrics["attack_success_rate"])
 
 
 def test_summary_numbers_are_consistent(tiny_backdoor):
     t = tiny_backdoor
     result = analyze_images(t.model, t.x, t.y, trigger=t.trigger, prune=["linf"], gradcam_samples=0)
-    s = result.summary
+    s = result.metrics
     curve = result.pruning[0]
     assert s["clean_accuracy"] == curve.clean_accuracy[0]
     assert s["attack_success_rate"] == curve.attack_success_rate[0]

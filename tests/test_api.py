@@ -1,0 +1,119 @@
+"""The notebook facade: ``import hubscape as hs`` and the verbs scene, show, export, load over
+results, bundles, Scenes, paths and demo names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hubscape as hs
+from hubscape.core.errors import BundleError, InputError
+
+
+def test_dir_lists_the_api():
+    names = set(dir(hs))
+    assert {"growth", "activations", "scene", "show", "export", "load", "InputError", "BundleError"} <= names
+    assert hs.InputError is InputError and hs.BundleError is BundleError
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        hs.nonsense  # noqa: B018
+
+
+@pytest.fixture(scope="module")
+def acts():
+    torch = pytest.importorskip("torch")
+    from hubscape.analytics.activations.digits import seeded_cnn
+
+    torch.manual_seed(0)
+    model = seeded_cnn(0, {"channels": [4, 8], "hidden": 16})
+    x = np.random.default_rng(0).random((32, 1, 16, 16), dtype=np.float32)
+    xt = x.copy()
+    xt[:, :, -3:, -3:] = 1.0
+    return hs.activations(model, {"clean": x, "triggered": xt})
+
+
+def test_scene_takes_results_bundles_scenes_paths_and_demos(acts, tmp_path):
+    from_result = hs.scene(acts)
+    assert from_result.world == "activations" and from_result.theme == "tron"
+    assert hs.scene(acts.to_bundle(), theme="paper").theme == "paper"
+    path = acts.save(tmp_path / "acts.safetensors")
+    assert hs.scene(path).world == "activations" and hs.scene(str(path)).world == "activations"
+    demo = hs.scene("demo:landscape", theme="paper")
+    assert demo.world == "landscape" and demo.theme == "paper"
+    assert hs.scene(demo, theme="tron") is demo and demo.theme == "tron"
+    assert hs.scene("demo:growth", log_count=True).world == "growth"
+
+
+@pytest.mark.parametrize(
+    "x, kwargs, needle",
+    [
+        (42, {}, "cannot draw a int"),
+        ("no-such-file.safetensors", {}, "no such file"),
+        ("demo:nothing", {}, "unknown demo"),
+        ("demo:landscape", {"colour": "red"}, "take no option colour"),
+    ],
+)
+def test_bad_viewables_are_one_line_input_errors(x, kwargs, needle):
+    with pytest.raises(InputError, match=needle) as info:
+        hs.scene(x, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_load_gives_the_typed_result_of_each_kind(acts, tmp_path):
+    from hubscape.analytics.activations.result import ActivationResult
+    from hubscape.viewer.scene.model import Scene
+    from hubscape.viewer.scene.serialize import save_scene
+
+    back = hs.load(acts.save(tmp_path / "acts.safetensors"))
+    assert isinstance(back, ActivationResult) and back.summary() == acts.summary()
+    scene = hs.scene("demo:landscape")
+    loaded = hs.load(save_scene(tmp_path / "scene.safetensors", scene))
+    assert isinstance(loaded, Scene) and loaded.title == scene.title
+    (tmp_path / "notes.txt").write_text("not a bundle")
+    for bad, needle in (
+        (tmp_path / "missing.safetensors", "no such bundle"),
+        (tmp_path / "notes.txt", "not a hubscape bundle"),
+    ):
+        with pytest.raises(InputError, match=needle):
+            hs.load(bad)
+
+
+@pytest.mark.render
+def test_export_writes_the_figure_of_a_result_in_its_theme(acts, tmp_path):
+    pytest.importorskip("pygfx")
+    from PIL import Image
+
+    out = hs.export(acts, tmp_path / "acts.png", size=(480, 300), theme="paper")
+    image = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    assert image.shape == (300, 480, 3)
+    assert image[2, 2].min() > 240  # paper: white background
+    assert image.std() > 10  # the tiles are drawn, not only the background
+
+
+@pytest.mark.render
+def test_a_scene_built_in_paper_exports_in_paper(tmp_path):
+    """export_figure used to draw a paper scene on the Tron background (its theme default)."""
+    pytest.importorskip("pygfx")
+    from PIL import Image
+
+    from hubscape.viewer.export import export_figure
+
+    out = export_figure(hs.scene("demo:landscape", theme="paper"), tmp_path / "paper.png", size=(320, 200))
+    assert np.asarray(Image.open(out).convert("RGB"))[2, 2].min() > 240
+
+
+@pytest.mark.render
+def test_show_draws_on_an_offscreen_and_on_a_jupyter_canvas(acts):
+    pytest.importorskip("pygfx")
+    from rendercanvas.offscreen import RenderCanvas
+
+    canvas = hs.show(acts, canvas=RenderCanvas(size=(320, 200)))
+    frame = np.asarray(canvas.draw())
+    assert frame.shape[:2] == (200, 320) and frame[..., :3].std() > 5
+    jupyter = pytest.importorskip("rendercanvas.jupyter")
+    widget = hs.show("demo:landscape", theme="paper", canvas=jupyter.RenderCanvas(size=(320, 200)))
+    # What a notebook frontend does when the cell displays the widget: report its size, ask for a frame.
+    widget.handle_event({"event_type": "resize", "width": 320, "height": 200, "pixel_ratio": 1.0})
+    widget.force_draw()
+    image = np.asarray(widget._last_image)  # the frame jupyter_rfb sends to the page
+    assert image.shape[:2] == (200, 320)
+    assert image[2, 2, :3].min() > 240 and image[..., :3].std() > 5
