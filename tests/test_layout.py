@@ -166,14 +166,8 @@ def test_no_import_cycles_between_packages():
     assert not _cycles(packages), f"package import cycles: {_cycles(packages)}"
 
 
-#: Packages whose modules still import each other in a circle (issue 12: the landscape
-#: evaluation paths become strategies with shared leaf modules). Remove when fixed.
-MODULE_CYCLES_PENDING = ("hubscape.analytics.landscape",)
-
-
 def test_no_import_cycles_between_modules():
-    graph = {m: ts for m, ts in _graph().items() if not m.startswith(MODULE_CYCLES_PENDING)}
-    assert not _cycles(graph), f"module import cycles: {_cycles(graph)}"
+    assert not _cycles(_graph()), f"module import cycles: {_cycles(_graph())}"
 
 
 def test_import_hubscape_is_light():

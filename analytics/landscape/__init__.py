@@ -26,7 +26,6 @@ Batches are ``(inputs, targets)``; inputs a tensor, tuple or dict of tensors; th
 :func:`load_landscape` (layout in docs/bundles.md).
 """
 
-from .bundle import load_landscape, save_landscape
 from .directions import (
     Directions,
     check_compatible,
@@ -39,8 +38,9 @@ from .directions import (
     random_directions,
     weights_of,
 )
-from .grid import Objective, accuracy, compute_landscape
-from .result import LandscapeResult
+from .grid import compute_landscape
+from .objective import Objective, accuracy
+from .result import LandscapeResult, load_landscape, save_landscape
 
 __all__ = [
     "Directions",

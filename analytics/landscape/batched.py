@@ -34,6 +34,8 @@ import math
 
 import numpy as np
 
+from .objective import accuracy
+
 #: Activations of one slice of samples for the K points of a chunk (see BatchedStack.evaluate).
 SLICE_BYTES = 8 * 2**20
 #: The default chunk holds about this many bytes of first-layer outputs, between MIN_CHUNK and
@@ -507,8 +509,6 @@ def _batched_loss(fn):
 def _batched_metric(fn):
     """Like _batched_loss, for the built-in accuracy."""
     import torch
-
-    from .grid import accuracy
 
     if fn is not accuracy:
         return None

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from hubscape.core.errors import InputError
 
+from .weights import weights_of
+
 if TYPE_CHECKING:  # torch is imported lazily: hubscape.analytics must import without it
     pass
 
@@ -89,11 +91,6 @@ class Directions:
 
 
 # ----------------------------------------------------------------------------- weight dicts
-
-
-def weights_of(model) -> Weights:
-    """The model's named parameters as detached clones (tied weights appear once)."""
-    return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
 def parameter_kinds(model) -> dict[str, str]:

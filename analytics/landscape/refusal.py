@@ -228,8 +228,8 @@ def compute_refusal_landscape(
     the query and sampling settings); partial grids are saved after every point and resumed
     with ``resume=True``.
     """
-    from .bundle import save_landscape
-    from .grid import check_resumable, previous_result, run_grid
+    from .result import save_landscape
+    from .runner import Serial, check_resumable, previous_result, run_grid
 
     settings = settings or RefusalSettings()
     probe = RefusalProbe(model, tok, query, system, settings, device)
@@ -274,8 +274,7 @@ def compute_refusal_landscape(
 
     run_grid(
         result,
-        evaluate,
-        lambda: [probe.refusal_loss(np.zeros(probe.dim), seed=seed * 1_000_003)],
+        Serial(evaluate, lambda: [probe.refusal_loss(np.zeros(probe.dim), seed=seed * 1_000_003)]),
         chunk=1,
         out=out,
         previous=previous,

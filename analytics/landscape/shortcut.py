@@ -9,14 +9,16 @@ output is linear in (weights, bias)::
 so the three terms are computed once per batch and every grid point costs one axpy plus the
 rest of the network. For small CNNs and MLPs the first layer is most of the arithmetic, so
 this removes most of it; the values equal the direct evaluation up to float rounding. Used for
-``nn.Sequential`` models only, where "the first layer" is unambiguous.
+``nn.Sequential`` models only, where "the first layer" is unambiguous. :class:`FirstLayerTerms`
+holds the terms; the evaluators (evaluators.py) run the rest of the network on them, point by
+point, vmapped, or batched (batched.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .batched import BatchedStack, batched_steps
+from .weights import along
 
 
 def first_layer_split(model):
@@ -40,17 +42,21 @@ def first_layer_split(model):
     return None
 
 
-class FirstLayerShortcut:
-    """Grid evaluation with the first layer's three terms precomputed (see module docstring)."""
+class FirstLayerTerms:
+    """The first layer's output at the origin and along each direction, per batch.
 
-    def __init__(self, objective, split, origin, d1, d2, active, fixed):
+    ``stacks[b]``: (1 + dims, numel) = [origin; d1; d2] for batch b, so that the outputs of a
+    chunk of points are one GEMM ``[1, x, y] @ stack``; ``terms[b]``: (base, [g1, g2]), views
+    of it shaped like the layer's output. ``rest`` is the part of the model after the layer
+    and ``name`` the layer's name in the Sequential.
+    """
+
+    def __init__(self, objective, split, origin: dict, d1: dict, d2: dict | None):
         import torch
 
-        self.objective = objective
         index, prefix, layer, rest = split
         self.name = list(objective.model._modules)[index]
         self.rest = rest
-        own = dict(objective.model.named_parameters())
         wkey, bkey = f"{self.name}.weight", f"{self.name}.bias"
         has_bias = layer.bias is not None
 
@@ -62,8 +68,8 @@ class FirstLayerShortcut:
             return layer._conv_forward(h, w, b)
 
         dirs = [d1] if d2 is None else [d1, d2]
-        self.stacks = []  # per batch: (1 + dims, numel) = [base; g1; g2], combined per chunk by one GEMM
-        self.terms = []  # per batch: (base, [g1, g2]), views of the stack
+        self.stacks = []
+        self.terms = []
         with torch.no_grad():
             for x, _ in objective.batches:
                 h0 = prefix(x)
@@ -71,55 +77,34 @@ class FirstLayerShortcut:
                 stack = torch.stack(parts).reshape(len(parts), -1)
                 self.stacks.append(stack)
                 self.terms.append((stack[0].view(parts[0].shape), [g.view(parts[0].shape) for g in stack[1:]]))
-        self.rest_active = [k for k in active if not k.startswith(self.name + ".")]
-        rest_names = {k for k, _ in rest.named_parameters()}
-        self.rest_fixed = {k: v for k, v in {**own, **fixed}.items() if k in rest_names}
-        self.origin, self.d1, self.d2 = origin, d1, d2
-        steps = batched_steps(rest)
-        #: the exact batched evaluator of the rest (batched.py), None when a module does not qualify
-        self.batched = None
-        if steps:
-            terms = [(stack, base.shape[1:]) for stack, (base, _) in zip(self.stacks, self.terms)]
-            self.batched = BatchedStack(objective, steps, terms, origin, d1, d2, self.rest_active)
+
+    def owns(self, name: str) -> bool:
+        """Whether parameter ``name`` belongs to the first layer (its effect is in the terms)."""
+        return name.startswith(self.name + ".")
 
     def activation_bytes(self) -> int:
         """Bytes of the first layer's output for one grid point (all batches)."""
         return sum(base.numel() * base.element_size() for base, _ in self.terms)
 
-    def evaluate(self, xs, ys, mode: str) -> np.ndarray:
-        """(P, 1 + n_metrics) values at the grid points (xs, ys); ``mode``: "batched" (the
-        rest of the stack for all points at once, batched.py), "vmap" or "point" (one
-        forward per point, weights written in place)."""
+    def at(self, x: float, y: float | None) -> list:
+        """The first layer's output at grid point (x, y), per batch."""
         import torch
 
-        from .grid import along
+        out = []
+        for base, gs in self.terms:
+            h = torch.add(base, gs[0], alpha=float(x))
+            if y is not None:
+                h.add_(gs[1], alpha=float(y))
+            out.append(h)
+        return out
 
-        obj = self.objective
-        if mode == "batched":
-            coef = [np.ones(len(xs)), xs] if ys is None else [np.ones(len(xs)), xs, ys]
-            coef = torch.as_tensor(np.stack(coef, axis=1), dtype=self.stacks[0].dtype, device=self.stacks[0].device)
-            return self.batched.evaluate(coef)
-        if mode == "vmap":
-            dirs = [self.d1] if self.d2 is None else [self.d1, self.d2]
-            stacked = {k: along(self.origin[k], [d[k] for d in dirs], xs, ys) for k in self.rest_active}
-            hs = [along(base, gs, xs, ys) for base, gs in self.terms]
-            return obj.evaluate_stacked(stacked, self.rest_fixed, module=self.rest, inputs=hs)
-        from .grid import weights_in_place
+    def stacked(self, xs, ys) -> list:
+        """(P, ...) first-layer outputs at the points (xs, ys), per batch."""
+        return [along(base, gs, xs, ys) for base, gs in self.terms]
 
-        rows = []
-        with weights_in_place(
-            obj.model, {**self.rest_fixed, **{k: self.origin[k] for k in self.rest_active}}
-        ) as params:
-            for p in range(len(xs)):
-                for k in self.rest_active:  # the point's weights, written into the parameters
-                    torch.add(self.origin[k], self.d1[k], alpha=float(xs[p]), out=params[k])
-                    if ys is not None:
-                        params[k].add_(self.d2[k], alpha=float(ys[p]))
-                hs = []
-                for base, gs in self.terms:
-                    h = torch.add(base, gs[0], alpha=float(xs[p]))
-                    if ys is not None:
-                        h.add_(gs[1], alpha=float(ys[p]))
-                    hs.append(h)
-                rows.append(obj.evaluate_in_place(module=self.rest, inputs=hs))
-        return np.asarray(rows, dtype=np.float64)
+    def coefficients(self, xs, ys):
+        """(P, 1 + dims) rows [1, x, y]: the points as combinations of ``stacks``' rows."""
+        import torch
+
+        coef = [np.ones(len(xs)), xs] if ys is None else [np.ones(len(xs)), xs, ys]
+        return torch.as_tensor(np.stack(coef, axis=1), dtype=self.stacks[0].dtype, device=self.stacks[0].device)

@@ -142,8 +142,9 @@ def run_landscape(args) -> int:
     import torch
 
     from hubscape.analytics.landscape import directions as D
-    from hubscape.analytics.landscape.grid import Objective, compute_landscape, resolve_device
+    from hubscape.analytics.landscape.grid import compute_landscape
     from hubscape.analytics.landscape.models import load_problem
+    from hubscape.analytics.landscape.objective import Objective, resolve_device
 
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
@@ -222,7 +223,7 @@ def _check_others(args, dims: int) -> None:
 
 
 def _metric_functions(metrics: dict) -> dict:
-    from hubscape.analytics.landscape.grid import BUILTIN_METRICS
+    from hubscape.analytics.landscape.objective import BUILTIN_METRICS
 
     out = {}
     for name, fn in metrics.items():
@@ -251,7 +252,7 @@ def run_refusal(args) -> int:
     grid = parse_grid(args.grid)
     if len(grid) != 2:
         raise InputError("the refusal landscape is 2D: use --grid NxM")
-    from hubscape.analytics.landscape.grid import resolve_device
+    from hubscape.analytics.landscape.objective import resolve_device
     from hubscape.analytics.landscape.refusal import (
         RefusalSettings,
         compute_refusal_landscape,

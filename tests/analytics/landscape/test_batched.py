@@ -102,12 +102,14 @@ def test_the_first_max_pool_is_fused_and_slices_of_samples_add_up(monkeypatch):
     model, batches = deep_cnn()
     obj = Objective(model, batches, torch.nn.CrossEntropyLoss(), metrics=["accuracy"])
     dirs = random_directions(model, seed=1)
-    from hubscape.analytics.landscape.shortcut import FirstLayerShortcut, first_layer_split
+    from hubscape.analytics.landscape.evaluators import Batched
+    from hubscape.analytics.landscape.shortcut import FirstLayerTerms, first_layer_split
 
-    fast = FirstLayerShortcut(obj, first_layer_split(model), dirs.origin, dirs.d1, dirs.d2, list(dirs.origin), {})
-    kinds = [kind for _, _, kind in fast.batched.steps]
+    terms = FirstLayerTerms(obj, first_layer_split(model), dirs.origin, dirs.d1, dirs.d2)
+    fast = Batched.build(obj, terms, dirs.origin, dirs.d1, dirs.d2, list(dirs.origin))
+    kinds = [kind for _, _, kind in fast.stack.steps]
     assert kinds[:2] == ["block_max", "elementwise"]  # the pool moved before the ReLU
-    assert tuple(fast.batched.terms[0][1]) == (4, 4, 3, 3)  # 2x2 windows first, the 7x7 map cropped to 6x6
+    assert tuple(fast.stack.terms[0][1]) == (4, 4, 3, 3)  # 2x2 windows first, the 7x7 map cropped to 6x6
     whole = compute_landscape(obj, dirs, grid=(5, 4), span=0.5)
     monkeypatch.setattr(BT, "SLICE_BYTES", 4096)  # a few samples per slice
     sliced = compute_landscape(obj, dirs, grid=(5, 4), span=0.5)

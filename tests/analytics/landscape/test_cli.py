@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from hubscape.analytics.landscape import load_landscape
-from hubscape.analytics.landscape.grid import Objective
+from hubscape.analytics.landscape import Objective, load_landscape
 from hubscape.viewer.cli import main
 
 
@@ -201,9 +200,9 @@ def test_out_of_memory_exits_2_with_chunk_advice(files, capsys, monkeypatch):
 
 def test_partial_bundle_needs_resume(files, capsys, monkeypatch):
     d, *_ = files
-    from hubscape.analytics.landscape.shortcut import FirstLayerShortcut as S
+    from hubscape.analytics.landscape.evaluators import Batched as S  # the default path for this MLP
 
-    real, calls = S.evaluate, {"n": 0}
+    real, calls = S.__call__, {"n": 0}
 
     def dies_late(*args, **kwargs):
         calls["n"] += 1
@@ -211,7 +210,7 @@ def test_partial_bundle_needs_resume(files, capsys, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(S, "evaluate", dies_late)
+    monkeypatch.setattr(S, "__call__", dies_late)
     out = d / "out.safetensors"
     base = [
         "landscape",
@@ -228,7 +227,7 @@ def test_partial_bundle_needs_resume(files, capsys, monkeypatch):
     ]
     rc, _, err = run(base, capsys)
     assert rc == 130 and not load_landscape(out).complete
-    monkeypatch.setattr(S, "evaluate", real)
+    monkeypatch.setattr(S, "__call__", real)
     rc, _, err = run(base, capsys)
     assert rc == 2 and "--resume" in err
     rc, _, err = run([*base, "--resume"], capsys)

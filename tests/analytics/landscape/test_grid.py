@@ -16,7 +16,6 @@ from hubscape.analytics.landscape import (
     load_landscape,
     random_directions,
 )
-from hubscape.analytics.landscape import grid as G
 from hubscape.core.errors import InputError
 
 
@@ -109,7 +108,7 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("shortcut", [True, False])
 def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatch, shortcut):
-    from hubscape.analytics.landscape.shortcut import FirstLayerShortcut
+    from hubscape.analytics.landscape.evaluators import Batched, PointByPoint
 
     model, batches, X, y = mlp_problem
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -117,7 +116,7 @@ def test_a_killed_run_resumes_to_the_same_grid(mlp_problem, tmp_path, monkeypatc
     kw = dict(grid=(6, 5), chunk=4, shortcut=shortcut, vectorize=False)
     full = compute_landscape(obj, random_directions(model, seed=1), **kw)
     out = tmp_path / "partial.safetensors"
-    owner, attr = (FirstLayerShortcut, "evaluate") if shortcut else (G, "_evaluate_chunk")
+    owner, attr = (Batched if shortcut else PointByPoint), "__call__"  # the path each setting takes
     real = getattr(owner, attr)
     calls = {"n": 0}
 
