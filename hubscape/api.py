@@ -27,7 +27,7 @@ from hubscape.core.errors import InputError
 LOADERS = {
     "activations": "hubscape.analytics.activations.result:ActivationResult.load",
     "growth": "hubscape.analytics.growth.growth_bundle:read_growth_bundle",
-    "landscape": "hubscape.analytics.landscape.bundle:load_landscape",
+    "landscape": "hubscape.analytics.landscape.result:LandscapeResult.load",
     "scene": "hubscape.viewer.scene.serialize:load_scene",
 }
 
