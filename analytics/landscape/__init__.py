@@ -1,7 +1,12 @@
 """Loss landscapes: directions in weight space and loss grids along them.
 
 Needs torch (``hubscape[torch]``), imported lazily: importing this package does not import
-torch. The Python API, for any ``torch.nn.Module``::
+torch. One call, for any ``torch.nn.Module`` (``hs.landscape``)::
+
+    res = landscape(model, [(X, y)], torch.nn.functional.cross_entropy, directions="filter",
+                    grid=(21, 21), span=1.0, metrics=["accuracy"])
+
+The parts it is made of::
 
     import torch
     from hubscape.analytics.landscape import (Objective, compute_landscape, random_directions,
@@ -26,11 +31,13 @@ Batches are ``(inputs, targets)``; inputs a tensor, tuple or dict of tensors; th
 :func:`load_landscape` (layout in docs/bundles.md).
 """
 
+from .api import landscape
 from .directions import (
     Directions,
     check_compatible,
     hessian_directions,
     interpolation_direction,
+    make_directions,
     normalize_direction,
     orthogonalize,
     pca_directions,
@@ -51,7 +58,9 @@ __all__ = [
     "compute_landscape",
     "hessian_directions",
     "interpolation_direction",
+    "landscape",
     "load_landscape",
+    "make_directions",
     "normalize_direction",
     "orthogonalize",
     "pca_directions",

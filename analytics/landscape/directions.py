@@ -18,6 +18,8 @@ Makers, one per ``--directions`` method:
 - :func:`hessian_directions` -- top-k eigenvectors of the loss Hessian from Hessian-vector
   products (double backward), by power iteration with deflation or by Lanczos (ARPACK).
 
+:func:`make_directions` picks a maker by its method name (the CLI's ``--directions``).
+
 Example::
 
     >>> dirs = random_directions(model, seed=0)           # filter-normalized, orthogonal
@@ -449,6 +451,78 @@ def hessian_directions(
         d2=axes[1] if k >= 2 else None,
         meta={"eigenvalues": [float(x) for x in vals], "hessian_method": method, "seed": int(seed)},
     )
+
+
+#: The direction methods :func:`make_directions` knows (the CLI's --directions).
+METHODS = ("filter", "random", "interpolate", "plane", "pca", "hessian")
+
+
+def check_others(method: str, n_others: int, dims: int) -> None:
+    """The number of other checkpoints and the grid's dimensions must fit ``method``."""
+    if method not in METHODS:
+        raise InputError(f"unknown directions {method!r}; use one of {', '.join(METHODS)}")
+    need = {"interpolate": (1, 1), "plane": (2, 2), "pca": (dims, 10_000)}.get(method, (0, 0))
+    if not need[0] <= n_others <= need[1]:
+        want = {
+            "interpolate": "exactly one --other (the end point)",
+            "plane": "exactly two --other",
+            "pca": f"at least {dims} --other checkpoints (the trajectory before MODEL)",
+        }.get(method, "no --other")
+        raise InputError(f"--directions {method} takes {want} (others= in Python); got {n_others}")
+    if method == "interpolate" and dims != 1:
+        raise InputError("--directions interpolate is a line: use a 1D --grid such as 41")
+    if method == "plane" and dims != 2:
+        raise InputError("--directions plane is 2D: use a --grid such as 41x41")
+
+
+def make_directions(
+    method: str,
+    objective,
+    others: Sequence = (),
+    dims: int = 2,
+    names: Sequence[str] | None = None,
+    seed: int = 0,
+    normalization: str | None = None,
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    orthogonal: bool = True,
+    hessian_method: str = "lanczos",
+    hessian_iters: int = 100,
+) -> Directions:
+    """The directions ``method`` (one of METHODS) names around ``objective``'s model.
+
+    ``others``: the other checkpoints (models or weight dicts): the end of "interpolate", B
+    and C of "plane", the trajectory before the model for "pca". ``names``: the model's name,
+    then the others' (for markers). ``normalization`` None means the method's own: filter for
+    "filter", none for "random" ("none" also means none). The rest go to the makers.
+
+    Example::
+
+        >>> dirs = make_directions("plane", objective, [tuned, attacked], names=["base", "tuned", "attacked"])
+    """
+    check_others(method, len(others), dims)
+    model = objective.model
+    labels = list(names or ())
+    if method in ("random", "filter"):
+        norm = normalization or ("filter" if method == "filter" else "none")
+        dirs = random_directions(
+            model,
+            dims=dims,
+            seed=seed,
+            normalization=None if norm == "none" else norm,
+            ignore=ignore,
+            orthogonal=orthogonal,
+        )
+        dirs.method = method
+        return dirs
+    if method == "interpolate":
+        return interpolation_direction(model, others[0], **({"names": tuple(labels[:2])} if labels else {}))
+    if method == "plane":
+        kw = {"names": tuple(labels[:3])} if labels else {}
+        return plane_directions(model, others[0], others[1], orthogonal=orthogonal, **kw)
+    if method == "pca":
+        kw = {"names": [*labels[1:], labels[0]]} if labels else {}
+        return pca_directions([*others, weights_of(model)], dims=dims, **kw)
+    return hessian_directions(objective, k=dims, method=hessian_method, iters=hessian_iters, seed=seed)
 
 
 def _like(w: Weights, ref: Weights) -> Weights:

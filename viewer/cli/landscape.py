@@ -134,118 +134,57 @@ def run_landscape(args) -> int:
     span = parse_span(args.span)
     if args.chunk is not None and args.chunk < 1:
         raise InputError(f"--chunk must be at least 1, got {args.chunk}")
-    _check_others(args, len(grid))
+    from hubscape.analytics.landscape.directions import check_others
+
+    check_others(args.directions, len(args.other), len(grid))
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name")
 
     import torch
 
-    from hubscape.analytics.landscape import directions as D
-    from hubscape.analytics.landscape.grid import compute_landscape
+    from hubscape.analytics.landscape.api import landscape
     from hubscape.analytics.landscape.models import load_problem
-    from hubscape.analytics.landscape.objective import Objective, resolve_device
+    from hubscape.analytics.landscape.objective import resolve_device
 
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     problem = load_problem(
         args.model, args.data, batch_size=args.batch_size, max_length=args.max_length, loss=args.loss
     )
-    metrics = dict(problem.metrics)
-    for m in args.metric:
-        metrics.setdefault(m, m)
-    metric_fns = _metric_functions(metrics)
-    others = [problem.load_other(o) for o in args.other]
-    objective = Objective(
-        problem.model, problem.batches, problem.loss_fn, metrics=metric_fns, device=device, loss_name=problem.loss_name
-    )
-    dims = len(grid)
-    method = args.directions
-    if method in ("random", "filter"):
-        norm = args.normalization or ("filter" if method == "filter" else "none")
-        ignore = [s for s in args.ignore.split(",") if s.strip()]
-        dirs = D.random_directions(
-            objective.model,
-            dims=dims,
-            seed=args.seed,
-            normalization=None if norm == "none" else norm,
-            ignore=ignore,
-            orthogonal=not args.no_orthogonalize,
-        )
-        dirs.method = method
-    elif method == "interpolate":
-        dirs = D.interpolation_direction(objective.model, others[0], names=(args.model, args.other[0]))
-    elif method == "plane":
-        dirs = D.plane_directions(
-            objective.model, others[0], others[1], names=(args.model, *args.other), orthogonal=not args.no_orthogonalize
-        )
-    elif method == "pca":
-        dirs = D.pca_directions([*others, D.weights_of(objective.model)], names=[*args.other, args.model], dims=dims)
-    else:
-        dirs = D.hessian_directions(
-            objective, k=dims, method=args.hessian_method, iters=args.hessian_iters, seed=args.seed
-        )
-    result = compute_landscape(
-        objective,
-        dirs,
+    result = landscape(
+        problem.model,
+        problem.batches,
+        problem.loss_fn,
+        directions=args.directions,
         grid=grid,
         span=span,
+        metrics={**problem.metrics, **{m: m for m in args.metric if m not in problem.metrics}},
+        others=[problem.load_other(o) for o in args.other],
+        names=[args.model, *args.other],
+        seed=args.seed,
+        normalization=args.normalization,
+        ignore=[s for s in args.ignore.split(",") if s.strip()],
+        orthogonal=not args.no_orthogonalize,
+        hessian_method=args.hessian_method,
+        hessian_iters=args.hessian_iters,
+        device=device,
         chunk=args.chunk,
         out=out,
         resume=args.resume,
         progress=not args.no_progress,
+        loss_name=problem.loss_name,
         info=problem.info,
     )
-    gaps = int((~__import__("numpy").isfinite(result.loss)).sum())
+    s = result.summary()
+    low, high = (float("nan") if s["loss"][k] is None else s["loss"][k] for k in ("min", "max"))
+    gaps = s["points"]["gaps"]
     centre = "nan" if result.center_loss is None else f"{result.center_loss:.6g}"
     print(
-        f"landscape ({method}, {'x'.join(map(str, grid))}, {problem.loss_name}): centre loss {centre}, "
-        f"min {float(_nanmin(result.loss)):.6g}, max {float(_nanmax(result.loss)):.6g}"
-        f"{f', {gaps} NaN gap(s)' if gaps else ''} -> {out}"
+        f"landscape ({args.directions}, {'x'.join(map(str, grid))}, {problem.loss_name}): centre loss {centre}, "
+        f"min {low:.6g}, max {high:.6g}{f', {gaps} NaN gap(s)' if gaps else ''} -> {out}"
     )
     return 0
-
-
-def _check_others(args, dims: int) -> None:
-    need = {"interpolate": (1, 1), "plane": (2, 2), "pca": (dims, 10_000)}.get(args.directions, (0, 0))
-    n = len(args.other)
-    if not need[0] <= n <= need[1]:
-        want = {
-            "interpolate": "exactly one --other (the end point)",
-            "plane": "exactly two --other",
-            "pca": f"at least {dims} --other checkpoints (the trajectory before MODEL)",
-        }.get(args.directions, "no --other")
-        raise InputError(f"--directions {args.directions} takes {want}; got {n}")
-    if args.directions == "interpolate" and dims != 1:
-        raise InputError("--directions interpolate is a line: use a 1D --grid such as 41")
-    if args.directions == "plane" and dims != 2:
-        raise InputError("--directions plane is 2D: use a --grid such as 41x41")
-
-
-def _metric_functions(metrics: dict) -> dict:
-    from hubscape.analytics.landscape.objective import BUILTIN_METRICS
-
-    out = {}
-    for name, fn in metrics.items():
-        if callable(fn):
-            out[name] = fn
-        elif fn in BUILTIN_METRICS:
-            out[name] = BUILTIN_METRICS[fn]
-        else:
-            raise InputError(f"unknown metric {fn!r}; built in: {', '.join(BUILTIN_METRICS)}")
-    return out
-
-
-def _nanmin(a):
-    import numpy as np
-
-    return np.nanmin(a) if np.isfinite(a).any() else float("nan")
-
-
-def _nanmax(a):
-    import numpy as np
-
-    return np.nanmax(a) if np.isfinite(a).any() else float("nan")
 
 
 def run_refusal(args) -> int:
