@@ -5,6 +5,7 @@ The notebook API (docs/api.md), one import for the three worlds::
     import hubscape as hs
 
     fits = hs.growth.fit("children.csv")                         # growth of model trees
+    land = hs.landscape(model, [(x, y)], loss_fn, grid=(21, 21))  # a loss landscape
     acts = hs.activations(model, {"clean": x, "triggered": xt})   # activation maps
     hs.show(acts)                                                 # 3D, inline in Jupyter
     hs.export(fits, "growth.pdf", theme="paper")                  # a figure for the paper
@@ -19,6 +20,7 @@ import importlib
 #: Public name -> "module:attribute" (or "module" for a namespace), imported on first access.
 _LAZY = {
     "growth": "hubscape.analytics.growth",
+    "landscape": "hubscape.analytics.landscape.api:landscape",
     "activations": "hubscape.analytics.activations.maps:activation_maps",
     "scene": "hubscape.api:scene",
     "show": "hubscape.api:show",

@@ -12,7 +12,17 @@ from hubscape.core.errors import BundleError, InputError
 
 def test_dir_lists_the_api():
     names = set(dir(hs))
-    assert {"growth", "activations", "scene", "show", "export", "load", "InputError", "BundleError"} <= names
+    assert {
+        "growth",
+        "landscape",
+        "activations",
+        "scene",
+        "show",
+        "export",
+        "load",
+        "InputError",
+        "BundleError",
+    } <= names
     assert hs.InputError is InputError and hs.BundleError is BundleError
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         hs.nonsense  # noqa: B018
@@ -56,6 +66,23 @@ def test_bad_viewables_are_one_line_input_errors(x, kwargs, needle):
     with pytest.raises(InputError, match=needle) as info:
         hs.scene(x, **kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_landscape_in_one_call_draws_and_round_trips(tmp_path):
+    torch = pytest.importorskip("torch")
+    from hubscape.analytics.landscape.result import LandscapeResult
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    result = hs.landscape(model, [(x, y)], torch.nn.functional.cross_entropy, grid=(5, 5), span=0.5)
+    assert result.loss.shape == (5, 5)
+    with torch.no_grad():
+        center = float(torch.nn.functional.cross_entropy(model(x), y))
+    assert result.loss[2, 2] == pytest.approx(center, rel=1e-5)  # the middle of the grid is the model
+    assert hs.scene(result).world == "landscape"
+    back = hs.load(result.save(tmp_path / "land.safetensors"))
+    assert isinstance(back, LandscapeResult) and np.array_equal(back.loss, result.loss)
 
 
 def test_load_gives_the_typed_result_of_each_kind(acts, tmp_path):
