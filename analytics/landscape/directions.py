@@ -86,9 +86,9 @@ class Directions:
 
     def fingerprint(self) -> list[float]:
         """A few numbers that identify the directions, to check a resumed run uses the same."""
-        vals = [norm(self.d1), sum(float(t.double().sum()) for t in self.d1.values())]
+        vals = [norm(self.d1), sum(_sum64(t) for t in self.d1.values())]
         if self.d2 is not None:
-            vals += [norm(self.d2), sum(float(t.double().sum()) for t in self.d2.values())]
+            vals += [norm(self.d2), sum(_sum64(t) for t in self.d2.values())]
         return [float(f"{v:.9g}") for v in vals]
 
 
@@ -141,11 +141,37 @@ def check_compatible(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str = "
 
 
 def dot(a: Weights, b: Weights) -> float:
-    return float(sum((a[k].double() * b[k].double()).sum() for k in a))
+    """The inner product of two weight dicts, accumulated in float64."""
+    return float(sum(_dot64(a[k], b[k]) for k in a))
 
 
 def norm(a: Weights) -> float:
     return math.sqrt(dot(a, a))
+
+
+def _numpy(t):
+    """A flat float32/float64 numpy view of a tensor (a copy only off the CPU or for other dtypes)."""
+    import torch
+
+    t = t.detach().reshape(-1)
+    if t.dtype not in (torch.float32, torch.float64):
+        t = t.float()
+    return t.cpu().numpy()
+
+
+def _dot64(x, y) -> float:
+    """<x, y> in float64 by numpy (exact products, then a float64 sum): fast, no float64 copy of
+    the tensors, and the same for any number of torch threads (torch's float32 dot is not:
+    the directions, and with them the bundle's fingerprint, must not depend on it)."""
+    import numpy as np
+
+    return float(np.einsum("i,i->", _numpy(x), _numpy(y), dtype=np.float64))
+
+
+def _sum64(x) -> float:
+    import numpy as np
+
+    return float(np.sum(_numpy(x), dtype=np.float64))
 
 
 def _axpy(alpha: float, x: Weights, y: Weights) -> Weights:
@@ -155,10 +181,6 @@ def _axpy(alpha: float, x: Weights, y: Weights) -> Weights:
 
 def _sub(a: Weights, b: Weights) -> Weights:
     return {k: a[k] - b[k] for k in a}
-
-
-def _scale(a: Weights, s: float) -> Weights:
-    return {k: v * s for k, v in a.items()}
 
 
 # ---------------------------------------------------------------------------- normalization
@@ -175,50 +197,62 @@ def normalize_direction(
     model: the whole direction gets the norm of all weights. None: unchanged. Names in
     ``zero`` become 0.
     """
-    import torch
-
-    if normalization not in NORMALIZATIONS:
-        raise InputError(f"unknown normalization {normalization!r}; use one of filter, layer, weight, model, none")
-    zero = set(zero)
-    out = {}
-    for name, t in d.items():
-        ref = w[name]
-        if name in zero:
-            out[name] = torch.zeros_like(t)
-        elif normalization == "filter" and t.dim() >= 2:
-            dn = t.reshape(t.shape[0], -1).norm(dim=1)
-            wn = ref.reshape(ref.shape[0], -1).norm(dim=1)
-            scale = wn / dn.clamp_min(1e-30)
-            out[name] = t * scale.reshape(-1, *([1] * (t.dim() - 1)))
-        elif normalization in ("filter", "layer"):
-            out[name] = t * (ref.norm() / t.norm().clamp_min(1e-30))
-        elif normalization == "weight":
-            out[name] = t * ref
-        else:
-            out[name] = t.clone()
-    if normalization == "model":
-        active = {k: v for k, v in out.items() if k not in zero}
-        ref = {k: w[k] for k in active}
-        s = norm(ref) / max(norm(active), 1e-30)
-        out = {k: (v * s if k not in zero else v) for k, v in out.items()}
+    out = {k: v.clone() for k, v in d.items()}
+    _normalize_(out, w, normalization, set(zero))
     return out
 
 
+def _normalize_(d: Weights, w: Weights, normalization: str | None, zero: set) -> None:
+    """normalize_direction in place: one vectorized operation per tensor, no copies."""
+    if normalization not in NORMALIZATIONS:
+        raise InputError(f"unknown normalization {normalization!r}; use one of filter, layer, weight, model, none")
+    for name, t in d.items():
+        ref = w[name]
+        if name in zero:
+            t.zero_()
+        elif normalization == "filter" and t.dim() >= 2:
+            dn = t.reshape(t.shape[0], -1).norm(dim=1)
+            wn = ref.reshape(ref.shape[0], -1).norm(dim=1)
+            t.mul_((wn / dn.clamp_min(1e-30)).reshape(-1, *([1] * (t.dim() - 1))))
+        elif normalization in ("filter", "layer"):
+            t.mul_(ref.norm() / t.norm().clamp_min(1e-30))
+        elif normalization == "weight":
+            t.mul_(ref)
+    if normalization == "model":
+        active = [k for k in d if k not in zero]
+        s = norm({k: w[k] for k in active}) / max(norm({k: d[k] for k in active}), 1e-30)
+        for k in active:
+            d[k].mul_(s)
+
+
 def gaussian_like(w: Weights, generator) -> Weights:
-    """A standard Gaussian direction shaped like ``w``, drawn in key order from ``generator``."""
+    """A standard Gaussian direction shaped like ``w``, drawn in key order from ``generator`` on
+    the CPU, in the weights' dtype (float32 draws are vectorized, 4x faster than float64 ones;
+    half-precision weights get float32 draws, rounded)."""
     import torch
 
-    return {
-        k: torch.randn(v.shape, generator=generator, dtype=torch.float64).to(v.dtype).to(v.device) for k, v in w.items()
-    }
+    def draw(v):
+        dtype = v.dtype if v.dtype in (torch.float32, torch.float64) else torch.float32
+        return torch.randn(v.shape, generator=generator, dtype=dtype).to(v.dtype)
+
+    return {k: draw(v) for k, v in w.items()}
 
 
 def orthogonalize(d2: Weights, d1: Weights) -> Weights:
     """Gram-Schmidt: d2 minus its projection on d1, rescaled to d2's original norm."""
-    n2 = norm(d2)
-    proj = dot(d2, d1) / max(dot(d1, d1), 1e-300)
-    out = _axpy(-proj, d1, d2)
-    return _scale(out, n2 / max(norm(out), 1e-300))
+    out = {k: v.clone() for k, v in d2.items()}
+    _orthogonalize_(out, d1, dot(d1, d1), dot(out, d1), dot(out, out))
+    return out
+
+
+def _orthogonalize_(d2: Weights, d1: Weights, d11: float, d21: float, d22: float) -> None:
+    """orthogonalize in place, given the inner products <d1,d1>, <d2,d1>, <d2,d2>."""
+    proj = d21 / max(d11, 1e-300)
+    for k, t in d2.items():
+        t.sub_(d1[k], alpha=proj)
+    s = math.sqrt(d22) / max(norm(d2), 1e-300)
+    for t in d2.values():
+        t.mul_(s)
 
 
 # ------------------------------------------------------------------------------ the makers
@@ -238,7 +272,10 @@ def random_directions(
     parameter kinds ("bias", "norm") or fnmatch patterns on names that get a zero direction.
     ``orthogonal``: Gram-Schmidt the second direction against the first after normalizing
     (its filter norms then hold up to the removed projection, |cos| ~ 1/sqrt(n)).
-    Deterministic for a seed (directions are drawn on the CPU in float64).
+    Deterministic for a seed: drawn on the CPU in the weights' dtype (float32 for float32
+    models; earlier hubscape versions drew in float64, so a seed gives other directions than it did),
+    normalized in place tensor by tensor, inner products in float64. Memory: the origin (a
+    copy of the weights) and the directions, with no float64 or per-step copies beside them.
     """
     import torch
 
@@ -250,15 +287,19 @@ def random_directions(
     zero = ignored_names(model, ignore)
     if len(zero) == len(w):
         raise InputError(f"ignore={list(ignore)} leaves no parameter to perturb")
+    if normalization not in NORMALIZATIONS:
+        raise InputError(f"unknown normalization {normalization!r}; use one of filter, layer, weight, model, none")
     gen = torch.Generator().manual_seed(int(seed))
     cpu_w = {k: v.cpu() for k, v in w.items()}
-    raw = [gaussian_like(cpu_w, gen) for _ in range(dims)]
-    ds = [normalize_direction(r, cpu_w, normalization, zero) for r in raw]
+    ds = [gaussian_like(cpu_w, gen) for _ in range(dims)]
+    for d in ds:
+        _normalize_(d, cpu_w, normalization, set(zero))
     cosine = None
     if dims == 2:
-        cosine = dot(ds[0], ds[1]) / max(norm(ds[0]) * norm(ds[1]), 1e-300)
+        d11, d21, d22 = dot(ds[0], ds[0]), dot(ds[1], ds[0]), dot(ds[1], ds[1])
+        cosine = d21 / max(math.sqrt(d11) * math.sqrt(d22), 1e-300)
         if orthogonal:
-            ds[1] = orthogonalize(ds[1], ds[0])
+            _orthogonalize_(ds[1], ds[0], d11, d21, d22)
     device = next(iter(w.values())).device
     ds = [{k: v.to(device) for k, v in d.items()} for d in ds]
     meta = {

@@ -147,3 +147,32 @@ def test_hessian_directions_match_the_dense_hessian(method):
     for d, ref in zip((dirs.d1, dirs.d2), vecs[:, order].T):
         v = torch.cat([d[n].reshape(-1) for n in names]).numpy()
         assert abs(abs(v @ ref) - 1) < 1e-4
+
+
+def test_directions_do_not_depend_on_the_number_of_torch_threads(cnn_problem):
+    """The inner products (orthogonalization, fingerprint) are float64 sums that torch's thread
+    count cannot reorder: a run resumed with other threads finds the same directions."""
+    model = cnn_problem[0]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = D.random_directions(model, seed=4, ignore=[])
+        torch.set_num_threads(2)
+        two = D.random_directions(model, seed=4, ignore=[])
+    finally:
+        torch.set_num_threads(before)
+    for a, b in ((one.d1, two.d1), (one.d2, two.d2)):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert one.fingerprint() == two.fingerprint() and one.meta == two.meta
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_directions_come_in_the_weights_dtype(dtype):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).to(dtype)
+    dirs = D.random_directions(model, seed=1)
+    assert all(v.dtype == dtype for v in (*dirs.d1.values(), *dirs.d2.values()))
+    w = dirs.origin["0.weight"].double()
+    dn = dirs.d1["0.weight"].double().norm(dim=1)
+    torch.testing.assert_close(dn, w.norm(dim=1), rtol=2e-2 if dtype == torch.bfloat16 else 1e-12, atol=0)
+    assert abs(D.dot(dirs.d1, dirs.d2)) < 5e-2 * D.norm(dirs.d1) * D.norm(dirs.d2)
