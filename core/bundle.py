@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_bytes
+from .container import MAX_HEADER, ContainerError, parse_container, parse_json_text
 from .errors import BundleError
+from .layouts import validate
 
 #: Current schema version of each bundle kind; bump when a kind's key layout changes.
 SCHEMAS: dict[str, int] = {"growth": 1, "landscape": 1, "activations": 1, "scene": 1}
@@ -129,22 +131,31 @@ def write_bundle(
     return write_bytes(path, encode_bundle(kind, arrays, meta, provenance))
 
 
-def decode_bundle(data: bytes, kind: str | None = None, name: str = "bundle") -> Bundle:
-    """Parse bundle bytes; ``kind`` (if given) must match. Errors are one-line BundleErrors."""
+def parse_bundle(data: bytes, kind: str | None = None, name: str = "bundle") -> Bundle:
+    """The container and document of bundle bytes, checked (:mod:`.container`), without the
+    kind's layout; ``kind`` (if given) must match. Errors are one-line BundleErrors."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
-    doc = _read_doc(data, name)
+    try:
+        doc, _ = parse_container(data)
+    except ContainerError as exc:
+        raise BundleError(f"{name} is not a hubscape bundle ({exc})") from None
     found = doc.get("kind")
-    if found not in SCHEMAS:
-        raise BundleError(f"{name}: unknown bundle kind {found!r}; expected one of {', '.join(SCHEMAS)}")
+    if not isinstance(found, str) or found not in SCHEMAS:
+        raise BundleError(f"{name}: unknown bundle kind {_short(found)}; expected one of {', '.join(SCHEMAS)}")
+    schema = doc.get("schema")
+    if isinstance(schema, bool) or not isinstance(schema, (int, float)) or not (1 <= schema < 2**31) or schema % 1:
+        raise BundleError(f"{name}: {found} schema {_short(schema)} is not a schema version (1, 2, ...)")
+    if schema > SCHEMAS[found]:
+        raise BundleError(
+            f"{name}: {found} schema {schema:g} is newer than this hubscape reads ({SCHEMAS[found]}); upgrade hubscape"
+        )
+    for part in ("meta", "provenance"):
+        if doc.get(part) is not None and not isinstance(doc[part], dict):
+            raise BundleError(f"{name}: the bundle's {part} is not a JSON object")
     if kind is not None and found != kind:
         raise BundleError(f"{name} is a {found} bundle, but a {kind} bundle is needed here")
-    schema = doc.get("schema")
-    if not isinstance(schema, int) or schema > SCHEMAS[found]:
-        raise BundleError(
-            f"{name}: {found} schema {schema!r} is newer than this hubscape reads ({SCHEMAS[found]}); upgrade hubscape"
-        )
     try:
         arrays = load(data)
     except (SafetensorError, ValueError) as exc:
@@ -154,8 +165,16 @@ def decode_bundle(data: bytes, kind: str | None = None, name: str = "bundle") ->
         meta=doc.get("meta") or {},
         arrays=dict(arrays),
         provenance=doc.get("provenance") or {},
-        schema=schema,
+        schema=int(schema),
     )
+
+
+def decode_bundle(data: bytes, kind: str | None = None, name: str = "bundle") -> Bundle:
+    """Parse and check bundle bytes: container, document and the kind's layout (docs/bundles.md,
+    :mod:`.layouts`); ``kind`` (if given) must match. Errors are one-line BundleErrors."""
+    bundle = parse_bundle(data, kind=kind, name=name)
+    validate(bundle, name)
+    return bundle
 
 
 def read_bundle(path: str | Path, kind: str | None = None) -> Bundle:
@@ -171,44 +190,40 @@ def read_bundle(path: str | Path, kind: str | None = None) -> Bundle:
 
 
 def bundle_kind(path: str | Path) -> str | None:
-    """The kind of the bundle at ``path`` from its header alone, or None if it is no bundle."""
+    """The kind the header of the bundle at ``path`` claims, or None if it is no hubscape bundle
+    (a quick look for listings; :func:`read_bundle` checks the rest)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
             if len(head) < 8:
                 return None
             size = int.from_bytes(head, "little")
-            if size <= 0 or size > 100_000_000:
+            if size < 2 or size > MAX_HEADER:
                 return None
-            return _parse_doc(fh.read(size)).get("kind")
-    except (OSError, ValueError):
+            header = parse_json_text(fh.read(size).decode("utf-8"), "header")
+            text = (header.get("__metadata__") or {}).get(METADATA_KEY) if isinstance(header, dict) else None
+            doc = parse_json_text(text, "hubscape metadata") if isinstance(text, str) else None
+    except (OSError, UnicodeDecodeError, ContainerError, AttributeError):
         return None
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    return kind if isinstance(kind, str) and kind in SCHEMAS else None
 
 
-def _read_doc(data: bytes, name: str) -> dict[str, Any]:
-    if len(data) < 8:
-        raise BundleError(f"{name} is not a hubscape bundle (file too short)")
-    size = int.from_bytes(data[:8], "little")
-    if size <= 0 or 8 + size > len(data):
-        raise BundleError(f"{name} is not a hubscape bundle (bad safetensors header length)")
+def foreign_safetensors(path: str | Path) -> bool:
+    """True for a readable safetensors file that is not a hubscape bundle (model weights, say):
+    its header is JSON without hubscape metadata."""
     try:
-        return _parse_doc(data[8 : 8 + size])
-    except ValueError as exc:
-        raise BundleError(f"{name} is not a hubscape bundle ({exc})") from None
+        with open(path, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            if size < 2 or size > MAX_HEADER:
+                return False
+            header = parse_json_text(fh.read(size).decode("utf-8"), "header")
+    except (OSError, UnicodeDecodeError, ContainerError):
+        return False
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return isinstance(header, dict) and not (isinstance(meta, dict) and "hubscape" in meta)
 
 
-def _parse_doc(header: bytes) -> dict[str, Any]:
-    try:
-        head = json.loads(header)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("header is not JSON") from None
-    text = (head.get("__metadata__") or {}).get(METADATA_KEY) if isinstance(head, dict) else None
-    if text is None:
-        raise ValueError("safetensors file without hubscape metadata")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
-        raise ValueError("hubscape metadata is not JSON") from None
-    if not isinstance(doc, dict):
-        raise ValueError("hubscape metadata is not a JSON object")
-    return doc
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

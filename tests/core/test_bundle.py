@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from hubscape.core import atomic
-from hubscape.core.bundle import SCHEMAS, bundle_kind, decode_bundle, encode_bundle, read_bundle, write_bundle
+from hubscape.core.bundle import (
+    SCHEMAS,
+    bundle_kind,
+    decode_bundle,
+    encode_bundle,
+    parse_bundle,
+    read_bundle,
+    write_bundle,
+)
 from hubscape.core.errors import BundleError
 
 
@@ -18,7 +26,7 @@ def test_roundtrip_is_lossless(tmp_path):
     }
     meta = {"unit": "month", "m": 30.0, "models": [{"model": "a/b", "c_inf": float("nan")}]}
     path = write_bundle(tmp_path / "b.safetensors", "growth", arrays, meta, {"relation": "finetune"})
-    b = read_bundle(path, kind="growth")
+    b = parse_bundle(path.read_bytes(), kind="growth")  # the codec alone: this growth layout is incomplete
     assert b.kind == "growth" and b.schema == SCHEMAS["growth"]
     assert set(b.arrays) == set(arrays)
     for key, arr in arrays.items():
