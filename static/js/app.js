@@ -144,8 +144,8 @@ function useKernel(name) {
 async function csvForItem(id) {
   const item = state.items.find((i) => i.id === id);
   if (!item) throw new Error(`no gallery item ${id}`);
-  const url = item.csv_url ? new URL(item.csv_url, base) : new URL(`api/csv?id=${encodeURIComponent(id)}`, base);
-  const res = await fetch(url);
+  if (!item.csv_url) return { name: item.title, text: await state.kernels.server.csv(id) };
+  const res = await fetch(new URL(item.csv_url, base));
   if (!res.ok) throw new Error(`${item.title}: its CSV could not be loaded (HTTP ${res.status})`);
   return { name: item.title, text: await res.text() };
 }
@@ -234,7 +234,10 @@ async function start() {
   // Server or static site?
   const server = new ServerKernel(base);
   let info = null;
-  try { info = await server.info(); } catch (e) { info = null; }
+  try { info = await server.info(); } catch (e) {
+    if (e.status === 403) throw e;  // a server that refuses this page (no session token): say why
+    info = null;
+  }
   if (info) {
     state.kernels.server = server; state.source = server; state.info = info;
     const py = info.pyodide;

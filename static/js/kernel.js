@@ -4,33 +4,60 @@
 
 import { base64ToBuffer } from "./bundle.js";
 
-export class KernelError extends Error {}
+export class KernelError extends Error {
+  constructor(message, status = 0) { super(message); this.status = status; }
+}
 
 async function answer(res) {
   if (res.ok) return res;
   let msg = `HTTP ${res.status}`;
   try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON: keep the status */ }
-  throw new KernelError(msg);
+  throw new KernelError(msg, res.status);
+}
+
+const TOKEN_KEY = "hubscape-token";
+
+/** The session token of `hubscape serve`: from the address it printed (`/?token=...`), then kept
+ * for this origin, so a reload or a second tab works; the address bar drops it (not shared by
+ * screenshots or copied links). Other pages cannot read it, so they cannot call the API. */
+export function sessionToken() {
+  const params = new URLSearchParams(location.search);
+  const given = params.get("token");
+  let stored = "";
+  try { stored = localStorage.getItem(TOKEN_KEY) || ""; } catch (e) { /* storage disabled */ }
+  if (!given) return stored;
+  try { localStorage.setItem(TOKEN_KEY, given); } catch (e) { /* storage disabled */ }
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(history.state, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+  return given;
 }
 
 export class ServerKernel {
-  constructor(base) { this.base = base; this.name = "server"; this.label = "server kernel (CPython)"; }
+  constructor(base, token = sessionToken()) {
+    this.base = base; this.name = "server"; this.label = "server kernel (CPython)";
+    this.headers = { "X-Hubscape-Token": token };
+  }
   url(path) { return new URL(path, this.base); }
-  async info() { return (await answer(await fetch(this.url("api/info")))).json(); }
-  async gallery() { return (await (await answer(await fetch(this.url("api/gallery")))).json()).items; }
+  /** fetch() of an API call with the session token. */
+  async call(path, init = {}) {
+    return answer(await fetch(this.url(path), { ...init, headers: { ...this.headers, ...(init.headers || {}) } }));
+  }
+  async info() { return (await this.call("api/info")).json(); }
+  async gallery() { return (await (await this.call("api/gallery")).json()).items; }
+  /** The children CSV behind a growth item, as text (for the Pyodide kernel). */
+  async csv(id) { return (await this.call(`api/csv?id=${encodeURIComponent(id)}`)).text(); }
   async scene(id, theme) {
     const q = new URLSearchParams({ id });
     if (theme) q.set("theme", theme);
-    const res = await answer(await fetch(this.url(`api/scene?${q}`)));
-    return res.arrayBuffer();
+    return (await this.call(`api/scene?${q}`)).arrayBuffer();
   }
   async sceneFromUpload(bytes, name, theme) {
-    const res = await answer(await fetch(this.url(`api/scene?name=${encodeURIComponent(name)}&theme=${theme}`), { method: "POST", body: bytes }));
-    return res.arrayBuffer();
+    return (await this.call(`api/scene?name=${encodeURIComponent(name)}&theme=${theme}`, { method: "POST", body: bytes })).arrayBuffer();
   }
   async fitGrowth(request) {
-    const res = await answer(await fetch(this.url("api/growth/fit"), {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) }));
+    const res = await this.call("api/growth/fit", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) });
     const doc = await res.json();
     return { ...doc, scene: base64ToBuffer(doc.scene) };
   }
@@ -38,8 +65,7 @@ export class ServerKernel {
   async export(format, sceneBytes, camera, width, height) {
     const q = new URLSearchParams({ format, width, height, azimuth: camera.azimuth, elevation: camera.elevation,
       distance: camera.distance, fov: camera.fov, target: camera.target.join(",") });
-    const res = await answer(await fetch(this.url(`api/export?${q}`), { method: "POST", body: sceneBytes }));
-    return res.blob();
+    return (await this.call(`api/export?${q}`, { method: "POST", body: sceneBytes })).blob();
   }
 }
 

@@ -77,6 +77,34 @@ def write_test_scene(path: Path, theme: str = "paper") -> Path:
     return write_bundle(path, "scene", arrays, meta)
 
 
+def served(line: str) -> tuple[str, str]:
+    """(the base URL, the session token) from the line ``hubscape serve`` prints first."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(line.split("serving ", 1)[1].split()[0])
+    return f"{parts.scheme}://{parts.netloc}/", urllib.parse.parse_qs(parts.query)["token"][0]
+
+
+def with_token(url: str, token: str) -> str:
+    """A page address carrying the session token, as the printed URL does."""
+    return url + ("&" if "?" in url else "?") + f"token={token}"
+
+
+def api_get(url: str, token: str, timeout: float = 60):
+    """urlopen() of an API call with the session token."""
+    import urllib.request
+
+    return urllib.request.urlopen(urllib.request.Request(url, headers={"X-Hubscape-Token": token}), timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tokens():
+    """The session-token helpers for tests that start their own ``hubscape serve``."""
+    import types
+
+    return types.SimpleNamespace(served=served, with_token=with_token, api_get=api_get)
+
+
 class Server:
     def __init__(self, args: list[str], env: dict[str, str] | None = None):
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -91,8 +119,12 @@ class Server:
         if "serving" not in line:
             self.proc.kill()
             raise RuntimeError(f"hubscape serve did not start: {line} {self.proc.stderr.read()}")
-        self.url = line.split("serving ", 1)[1].split()[0]
+        self.url, self.token = served(line)
         self.port = int(self.url.rstrip("/").rsplit(":", 1)[1])
+
+    def page(self, query: str = "") -> str:
+        """The app's address with ``query`` and the session token."""
+        return with_token(self.url + query, self.token)
 
     def close(self):
         self.proc.terminate()
@@ -163,7 +195,7 @@ def open_page(browser, server):
         page = browser.new_page(viewport=VIEWPORT)
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(server.url + query)
+        page.goto(server.page(query))
         page.evaluate("window.hubscape.ready")
         page.evaluate("hubscape.renderNow()")
         pages.append(page)

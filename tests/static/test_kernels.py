@@ -101,7 +101,7 @@ def test_hub_fetch_through_the_server_kernel(open_page, children_csv):
     assert "offline" in page.inner_text("#error").lower()
 
 
-def test_pyodide_without_a_reachable_index_says_why(browser):
+def test_pyodide_without_a_reachable_index_says_why(browser, tokens):
     """numpy for Pyodide from an index that cannot be reached: one clear line, no hang."""
     import subprocess
     import sys
@@ -113,9 +113,9 @@ def test_pyodide_without_a_reachable_index_says_why(browser):
         text=True,
     )
     try:
-        url = proc.stdout.readline().split("serving ", 1)[1].split()[0]
+        url, token = tokens.served(proc.stdout.readline())
         page = browser.new_page()
-        page.goto(url + "?item=demo:growth&kernel=pyodide")
+        page.goto(tokens.with_token(url + "?item=demo:growth&kernel=pyodide", token))
         page.evaluate("hubscape.ready")
         page.click("#fit")
         page.wait_for_selector("#error:not([hidden])", timeout=120_000)

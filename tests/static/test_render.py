@@ -151,7 +151,7 @@ def test_falls_back_to_webgl2_without_webgpu(playwright, server, shot):
     browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
     try:
         page = browser.new_page(viewport={"width": 640, "height": 400})
-        page.goto(server.url + "?item=demo:landscape&hud=0")
+        page.goto(server.page("?item=demo:landscape&hud=0"))
         page.evaluate("hubscape.ready")
         assert page.evaluate("hubscape.renderer") == "webgl2"
         assert "WebGPU unavailable" in page.evaluate("hubscape.fallbackReason")

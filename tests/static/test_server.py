@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 def _request(server, method, path, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers={"X-Hubscape-Token": server.token, **(headers or {})})
         res = conn.getresponse()
         return res.status, res.read()
     finally:
@@ -101,7 +101,7 @@ def test_malformed_file_shows_a_clear_error_in_the_page(open_page, shot, name, d
     assert (shot(page).max(axis=2) > 0.15).mean() > 0.03
 
 
-def test_serve_with_no_arguments_is_the_gallery_of_three_worlds():
+def test_serve_with_no_arguments_is_the_gallery_of_three_worlds(tokens):
     proc = subprocess.Popen(
         [sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -111,13 +111,13 @@ def test_serve_with_no_arguments_is_the_gallery_of_three_worlds():
     try:
         line = proc.stdout.readline()
         assert line.startswith("hubscape: serving http://127.0.0.1:")
-        url = line.split("serving ", 1)[1].split()[0]
+        url, token = tokens.served(line)
         with urllib.request.urlopen(url, timeout=30) as res:
             assert b'<script type="module" src="js/app.js">' in res.read()
-        with urllib.request.urlopen(url + "api/gallery", timeout=30) as res:
+        with tokens.api_get(url + "api/gallery", token) as res:
             items = json.load(res)["items"]
         assert {i["world"] for i in items} == {"growth", "landscape", "activations"}
-        with urllib.request.urlopen(url + "api/scene?id=demo:landscape", timeout=60) as res:
+        with tokens.api_get(url + "api/scene?id=demo:landscape", token) as res:
             assert res.read(8) and res.status == 200
     finally:
         proc.terminate()
@@ -134,7 +134,7 @@ def test_bad_serve_arguments_are_one_line_exit_2(tmp_path):
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
 
 
-def test_page_says_why_pyodide_is_unavailable(browser, tmp_path):
+def test_page_says_why_pyodide_is_unavailable(browser, tmp_path, tokens):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -151,12 +151,12 @@ def test_page_says_why_pyodide_is_unavailable(browser, tmp_path):
         text=True,
     )
     try:
-        url = proc.stdout.readline().split("serving ", 1)[1].split()[0]
-        with urllib.request.urlopen(url + "api/info", timeout=30) as res:
+        url, token = tokens.served(proc.stdout.readline())
+        with tokens.api_get(url + "api/info", token) as res:
             info = json.load(res)["pyodide"]
         assert info["available"] is False and "no-pyodide" in info["reason"]
         page = browser.new_page()
-        page.goto(url + "?item=demo:landscape")
+        page.goto(tokens.with_token(url + "?item=demo:landscape", token))
         page.evaluate("hubscape.ready")
         assert page.evaluate("hubscape.kernels") == ["server"]
         note = page.inner_text("#kernel-note")

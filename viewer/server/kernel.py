@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from hubscape.core.bundle import SCHEMAS, bundle_kind, decode_bundle, encode_bundle, hubscape_version, read_bundle
-from hubscape.core.errors import InputError
+from hubscape.core.bundle import decode_bundle, encode_bundle, foreign_safetensors, hubscape_version, read_bundle
+from hubscape.core.errors import HubscapeError, InputError
 from hubscape.viewer.sources.demos import demo_children_csv
 from hubscape.viewer.sources.page_requests import fit_growth_request
 
@@ -23,6 +23,10 @@ from hubscape.viewer.sources.page_requests import fit_growth_request
 CHILDREN_COLUMNS = ("base_model", "child_model")
 #: At most this many CSVs of --data are listed in the gallery.
 MAX_DATA_FILES = 200
+#: Exports the page may ask for: at most this many pixels a side and in all (4096 x 2048);
+#: an SVG or PDF of that size takes about 0.6 GB and 15 s here. `hubscape export` allows more.
+EXPORT_MAX_SIDE = 4096
+EXPORT_MAX_PIXELS = 4096 * 2048
 #: Models fitted by default for a CSV item (the largest trees first are not known up front:
 #: the first ones in file order, which for the shipped data are sorted by size).
 DEFAULT_CSV_MODELS = 8
@@ -50,25 +54,33 @@ class ServerKernel:
 
     def __init__(self, data_dir: Path | None = None, bundles: list[Path] | None = None):
         self.items: dict[str, dict[str, Any]] = {}
+        #: Files of --data that were left out, with why: [(path, one-line reason)].
+        self.skipped: list[tuple[Path, str]] = []
         self._cache: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
         self._wheel: tuple[Path | None, str] | None = None
         self._wheel_lock = threading.Lock()
         for world in ("growth", "landscape", "activations"):
             self._add({"id": f"demo:{world}", "world": world, "title": f"demo: {world}", "source": "demo"})
-        bundles = [Path(p) for p in bundles or []]
-        for path in bundles:
-            if bundle_kind(path) is None:
-                raise InputError(f"{path} is not a hubscape bundle" if path.exists() else f"no such bundle: {path}")
+        # Bundles named on the command line must be good: a bad one is the user's error.
+        found = [(Path(p), read_bundle(p)) for p in bundles or []]
         if data_dir is not None:
             data_dir = Path(data_dir)
             if not data_dir.is_dir():
                 raise InputError(f"--data {data_dir} is not a folder")
-            # Bundles in the folder too (e.g. the output of 'hubscape demo backdoor').
-            bundles += sorted(p for p in data_dir.rglob("*.safetensors") if bundle_kind(p) in SCHEMAS)[:MAX_DATA_FILES]
-        for i, path in enumerate(bundles):
-            kind = bundle_kind(path)
-            world = read_bundle(path).meta.get("world", kind) if kind == "scene" else kind
+            # Bundles in the folder too (e.g. the output of 'hubscape demo backdoor'); a bad file
+            # there is reported and left out, and the rest is served.
+            for path in sorted(data_dir.rglob("*.safetensors")):
+                if len(found) >= MAX_DATA_FILES:
+                    self.skipped.append((path, f"{path}: left out, more than {MAX_DATA_FILES} bundles in --data"))
+                    continue
+                try:
+                    found.append((path, read_bundle(path)))
+                except HubscapeError as exc:
+                    if not foreign_safetensors(path):  # model weights beside the bundles are not news
+                        self.skipped.append((path, str(exc)))
+        for i, (path, bundle) in enumerate(found):
+            world = bundle.meta.get("world", bundle.kind) if bundle.kind == "scene" else bundle.kind
             self._add({"id": f"bundle:{i}", "world": world, "title": path.name, "source": "bundle", "path": path})
         if data_dir is not None:
             csvs = sorted(p for p in data_dir.rglob("*.csv") if _is_children_csv(p))[:MAX_DATA_FILES]
@@ -115,6 +127,8 @@ class ServerKernel:
     def _build(self, item: dict[str, Any], theme: str | None) -> bytes:
         from hubscape.viewer.scene.builders import build_scene
 
+        if theme not in (None, "tron", "paper"):
+            raise InputError(f"theme must be tron or paper, got {theme!r}")
         if item["source"] == "bundle":
             return scene_bytes_of(build_scene(item["path"], theme=theme))
         theme = theme or "tron"
@@ -141,6 +155,8 @@ class ServerKernel:
         """A scene bundle from an uploaded bundle of any kind; BundleError if malformed."""
         from hubscape.viewer.scene.builders import build_scene
 
+        if theme not in ("tron", "paper"):
+            raise InputError(f"theme must be tron or paper, got {theme!r}")
         bundle = decode_bundle(data, name=name)
         return scene_bytes_of(build_scene(bundle, theme=theme))
 
@@ -172,9 +188,9 @@ class ServerKernel:
         types = {"svg": "image/svg+xml", "pdf": "application/pdf", "glb": "model/gltf-binary"}
         if fmt not in types:
             raise InputError(f"export format must be svg, pdf or glb, got {fmt!r}")
+        width, height = export_size(query)
         scene = scene_from_bundle(decode_bundle(data, kind="scene", name="scene"))
         try:
-            width, height = int(query.get("width", 1600)), int(query.get("height", 1000))
             if "azimuth" in query:
                 scene.camera = Camera(
                     target=[float(v) for v in query["target"].split(",")],
@@ -183,8 +199,8 @@ class ServerKernel:
                     distance=float(query["distance"]),
                     fov=float(query["fov"]),
                 )
-        except (KeyError, ValueError) as exc:
-            raise InputError(f"bad export parameters ({exc})") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"bad export parameters ({type(exc).__name__}: {exc})") from None
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"figure.{fmt}"
             export_scene(scene, out, size=(width, height), theme=scene.theme)
@@ -224,3 +240,17 @@ class ServerKernel:
                 "index_url": pyodide_index or (public_index(version) if version else None),
             },
         }
+
+
+def export_size(query: dict[str, str]) -> tuple[int, int]:
+    """The (width, height) a page asks for, within :data:`EXPORT_MAX_SIDE` and :data:`EXPORT_MAX_PIXELS`."""
+    try:
+        width, height = int(query.get("width", 1600)), int(query.get("height", 1000))
+    except ValueError:
+        raise InputError("export width and height must be whole numbers of pixels") from None
+    if not (1 <= width <= EXPORT_MAX_SIDE and 1 <= height <= EXPORT_MAX_SIDE) or width * height > EXPORT_MAX_PIXELS:
+        raise InputError(
+            f"an export of {width} x {height} px is over the server's limit of {EXPORT_MAX_SIDE} px a side and "
+            f"{EXPORT_MAX_PIXELS / 1e6:.1f} MP; larger figures: hubscape export SOURCE --size {width}x{height}"
+        )
+    return width, height

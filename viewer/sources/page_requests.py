@@ -43,6 +43,8 @@ def parse_fit_options(doc: dict[str, Any]) -> dict[str, Any]:
     if len(models) > MAX_MODELS:
         raise InputError(f"at most {MAX_MODELS} models per fit, got {len(models)}")
     unit = doc.get("unit", "month")
+    if unit not in ("month", "week", "day"):
+        raise InputError(f"unit must be month, week or day, got {str(unit)[:40]!r}")
     theme = doc.get("theme", "tron")
     if theme not in ("tron", "paper"):
         raise InputError(f"theme must be tron or paper, got {theme!r}")
