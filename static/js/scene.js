@@ -1,11 +1,13 @@
 // A serialized Scene (docs/scene.md) turned into plain JS objects for the renderers.
 
 import { parseBundle, BundleError } from "./bundle.js";
+import { validateScene } from "./layout.js";
 
 /** Scene from scene-bundle bytes; throws BundleError with a one-line message. */
 export function sceneFromBundle(buffer, name = "scene") {
   const b = parseBundle(buffer, name);
   if (b.kind !== "scene") throw new BundleError(`${name} is a ${b.kind} bundle; the viewer needs a scene bundle`);
+  validateScene(b, name);
   const m = b.meta;
   const items = (m.items || []).map((desc, i) => {
     const item = { ...desc, index: i };
