@@ -84,19 +84,11 @@ def load_problem(
 
 
 def load_torch_module(path: str | Path):
-    """A module saved with ``torch.save(module)`` (trusted file: unpickling runs code)."""
-    import torch
+    """The model in a torch file: a hubscape checkpoint or a module saved with ``torch.save(module)``
+    (the one loader of every command, :func:`hubscape.analytics.torch_models.load_torch_model`)."""
+    from hubscape.analytics.torch_models import load_torch_model
 
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # unpickling errors come in many types
-        raise InputError(f"cannot read torch file {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(obj, torch.nn.Module):
-        raise InputError(
-            f"{path} holds a {type(obj).__name__}, not a torch module; save the model with "
-            "torch.save(model) (state dicts go to --other)"
-        )
-    return obj
+    return load_torch_model(path)[0]
 
 
 def load_state(path: str | Path) -> dict:

@@ -71,11 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except HubscapeError as exc:
-        print(f"hubscape: error: {exc}", file=sys.stderr)
+        print(f"hubscape: error: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("hubscape: error: out of memory: the input asks for more memory than this machine has", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hubscape: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(text: str) -> str:
+    """A message as one line (a user error is never more than one line on the terminal)."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()) or "unknown error"
 
 
 if __name__ == "__main__":

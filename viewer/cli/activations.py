@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from hubscape.core.outputs import check_output_dir, check_output_file
+
 WORLD = "activations"
 COMMANDS = ["activations", "demo backdoor", "demo minilm"]
 
@@ -110,6 +112,7 @@ def run_activations(args) -> int:
     from hubscape.analytics.hf import is_hf_folder, minilm_path
     from hubscape.core.errors import InputError
 
+    check_output_file(args.out)
     model_path = minilm_path() if args.model == "minilm" else Path(args.model)
     if not model_path.exists():
         raise InputError(
@@ -138,17 +141,19 @@ def run_activations(args) -> int:
 
 
 def _analyze_checkpoint(model_path: Path, args, progress):
-    from hubscape.analytics.activations.digits import load_checkpoint, load_image_inputs
+    from hubscape.analytics.activations.digits import load_image_inputs
     from hubscape.analytics.activations.images import analyze_images
     from hubscape.analytics.activations.trigger import PatchTrigger
+    from hubscape.analytics.torch_models import load_torch_model
 
-    model, payload = load_checkpoint(model_path)
+    model, payload = load_torch_model(model_path)
     x, y = load_image_inputs(args.inputs)
-    size = payload["config"].get("size")
-    if x.shape[1:] != (1, size, size):
+    size = (payload.get("config") or {}).get("size")
+    if size is not None and x.shape[1:] != (1, size, size):
         from hubscape.core.errors import InputError
 
         raise InputError(f"{args.inputs}: images are {tuple(x.shape[1:])}, the model expects (1, {size}, {size})")
+    _check_model_runs(model, x[:2], args.inputs)
     trigger = PatchTrigger.parse(args.trigger) if args.trigger else None
     return analyze_images(
         model,
@@ -160,10 +165,24 @@ def _analyze_checkpoint(model_path: Path, args, progress):
         prune_layer=args.prune_layer,
         rank_by=args.rank_by,
         gradcam_samples=args.gradcam,
-        model_info={"id": str(model_path), "revision": None, "arch": payload["arch"]},
+        model_info={"id": str(model_path), "revision": None, "arch": payload.get("arch", type(model).__name__)},
         data_info={"name": str(args.inputs), "n": int(len(x))},
         progress=progress,
     )
+
+
+def _check_model_runs(model, x, inputs) -> None:
+    """Run the model on two inputs, so that images it cannot take fail in one line up front."""
+    import torch
+
+    from hubscape.core.errors import InputError
+
+    try:
+        with torch.no_grad():
+            model(torch.as_tensor(x, dtype=next(model.parameters()).dtype))
+    except (RuntimeError, ValueError, TypeError, IndexError, StopIteration) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"the model cannot run on {inputs} ({type(exc).__name__}: {first})") from None
 
 
 def run_demo_backdoor(args) -> int:
@@ -172,9 +191,7 @@ def run_demo_backdoor(args) -> int:
 
     if args.epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {args.epochs}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
+    out = check_output_dir(args.out)
     with _progress_bar() as progress:
         demo = run_backdoor_demo(
             out, BackdoorConfig(seed=args.seed, epochs=args.epochs), landscapes=not args.no_landscape, progress=progress
@@ -191,9 +208,7 @@ def run_demo_minilm(args) -> int:
     from hubscape.analytics.activations.text import run_minilm_demo
     from hubscape.core.errors import InputError
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
+    out = check_output_dir(args.out)
     if not args.trigger.strip():
         raise InputError("--trigger must not be empty")
     with _progress_bar() as progress:

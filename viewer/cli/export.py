@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 WORLD = "viewing"
 COMMANDS = ["export"]
 
@@ -39,12 +42,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from hubscape.viewer.export import export_figure, parse_size
+    from hubscape.core.outputs import check_output_file
+    from hubscape.viewer.export import FORMATS, export_cost, export_figure, parse_size
     from hubscape.viewer.export.png import check_dpi
     from hubscape.viewer.sources.worlds import parse_options
 
     size = parse_size(args.size)
     check_dpi(args.dpi)
+    check_output_file(args.out, suffixes=FORMATS)
+    cost = export_cost(size, Path(args.out).suffix.lower())
+    if cost:
+        print(cost, file=sys.stderr, flush=True)
     path = export_figure(
         args.source,
         args.out,

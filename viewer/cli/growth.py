@@ -57,7 +57,11 @@ def _help(parser) -> int:
     return 2
 
 
-def _positive(kind):
+#: Forecast periods at most: 100 years of months (a forecast further out says nothing).
+MAX_HORIZON = 1200
+
+
+def _positive(kind, most: float = math.inf):
     def parse(text: str):
         try:
             value = kind(text)
@@ -65,6 +69,8 @@ def _positive(kind):
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         if not value > 0 or (isinstance(value, float) and not math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:g}, got {text}")
         return value
 
     return parse
@@ -80,7 +86,12 @@ def _common(parser) -> None:
     )
     parser.add_argument("--m", type=_positive(float), default=30.0, help="the WSB constant m (default 30)")
     parser.add_argument("--unit", choices=["month", "week", "day"], default="month", help="period unit (default month)")
-    parser.add_argument("--horizon", type=_positive(int), default=12, help="forecast periods (default 12)")
+    parser.add_argument(
+        "--horizon",
+        type=_positive(int, MAX_HORIZON),
+        default=12,
+        help=f"forecast periods (default 12, at most {MAX_HORIZON})",
+    )
     parser.add_argument(
         "--relation", metavar="LIST", help="children to count, e.g. finetune,adapter (default: every relation listed)"
     )
@@ -283,15 +294,12 @@ def print_table(results, method: str) -> None:
 
 def _check_out(path: str, folder: bool) -> None:
     """Refuse an --out that cannot be written before any work is done."""
-    from pathlib import Path
+    from hubscape.core.outputs import check_output_dir, check_output_file
 
-    from hubscape.core.errors import InputError
-
-    out = Path(path)
-    if folder and out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a folder; give a folder for the report")
-    if not folder and out.is_dir():
-        raise InputError(f"{out} is a folder; give a bundle file name such as {out / 'growth.safetensors'}")
+    if folder:
+        check_output_dir(path)
+    else:
+        check_output_file(path)
 
 
 def _cannot_write(path, exc: OSError):

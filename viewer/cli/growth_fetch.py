@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hubscape.analytics.growth.tree import RELATIONS, ModelTree, save_tree
 from hubscape.core.errors import HubscapeError, InputError
+from hubscape.core.outputs import check_output_dir, check_output_file
 
 
 def add_fetch_parser(growth_subparsers) -> argparse.ArgumentParser:
@@ -141,9 +142,10 @@ def _summary(tree: ModelTree) -> str:
 def _out_targets(out: Path, ids: list[str], file_name) -> dict[str, Path]:
     """Where --out puts each tree: the file itself for one id (unless it is a folder)."""
     if len(ids) == 1 and not out.is_dir() and not str(out).endswith(("/", "\\")):
-        return {ids[0]: out}
+        return {ids[0]: check_output_file(out)}
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, but {len(ids)} base models need a folder")
+    check_output_dir(out)
     return {base_id: out / file_name(base_id) for base_id in ids}
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 
 from hubscape.core.errors import InputError
+from hubscape.core.outputs import check_output_file
 
 WORLD = "landscapes"
 COMMANDS = ["landscape", "refusal-landscape"]
@@ -112,8 +112,8 @@ def parse_grid(text: str) -> tuple[int, ...]:
     if not m:
         raise InputError(f"--grid {text!r}: use N (1D) or NxM (2D), e.g. 41x41")
     sizes = tuple(int(g) for g in m.groups() if g is not None)
-    if any(s < 1 for s in sizes):
-        raise InputError(f"--grid {text!r}: sizes must be at least 1")
+    if any(s < 2 for s in sizes):
+        raise InputError(f"--grid {text!r}: every axis needs at least 2 points")
     return sizes
 
 
@@ -137,9 +137,10 @@ def run_landscape(args) -> int:
     from hubscape.analytics.landscape.directions import check_others
 
     check_others(args.directions, len(args.other), len(grid))
-    out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise InputError(f"--out {out} is a folder; give a file name")
+    for name in ("batch_size", "hessian_iters", "max_length"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    out = check_output_file(args.out)
 
     import torch
 
@@ -152,6 +153,7 @@ def run_landscape(args) -> int:
     problem = load_problem(
         args.model, args.data, batch_size=args.batch_size, max_length=args.max_length, loss=args.loss
     )
+    check_runs(problem, device)
     result = landscape(
         problem.model,
         problem.batches,
@@ -187,10 +189,33 @@ def run_landscape(args) -> int:
     return 0
 
 
+def check_runs(problem, device) -> None:
+    """Evaluate the loss at the model itself on the first batch, so that a model and data that do
+    not fit together (wrong shapes, labels out of range) fail in one line before any grid work."""
+    from hubscape.analytics.landscape.objective import Objective
+
+    try:
+        first = problem.batches[:1] if isinstance(problem.batches, list) else problem.batches
+        Objective(problem.model, first, problem.loss_fn, device=device).evaluate()
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"the model cannot be evaluated on --data ({type(exc).__name__}: {first[:200]})") from None
+
+
 def run_refusal(args) -> int:
     grid = parse_grid(args.grid)
     if len(grid) != 2:
         raise InputError("the refusal landscape is 2D: use --grid NxM")
+    for name in ("n_samples", "max_new_tokens"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not (0 < args.top_p <= 1):
+        raise InputError(f"--top-p must be in (0, 1], got {args.top_p}")
+    if not (args.temperature >= 0 and args.temperature < 100):
+        raise InputError(f"--temperature must be 0 or more, got {args.temperature}")
+    if not (args.span > 0 and args.span < 1e6):
+        raise InputError(f"--span must be a positive number, got {args.span}")
+    check_output_file(args.out)
     from hubscape.analytics.landscape.objective import resolve_device
     from hubscape.analytics.landscape.refusal import (
         RefusalSettings,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 WORLD = "browser"
+#: Bad files of --data named one by one on start-up; the rest are counted.
+SHOW_SKIPPED = 20
 COMMANDS = ["serve", "build-site"]
 
 
@@ -39,7 +41,17 @@ def register(subparsers) -> None:
         metavar="URL",
         help="Pyodide package index for numpy/scipy (default: the public CDN for this Pyodide version)",
     )
-    p.add_argument("--max-upload-mb", type=float, default=64.0, metavar="MB", help="upload limit (default 64)")
+    p.add_argument(
+        "--max-upload-mb", type=float, default=64.0, metavar="MB", help="upload limit (default 64, at most 4096)"
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a further host name the page may be opened under (repeatable; loopback names and the bound "
+        "address are always allowed)",
+    )
     p.set_defaults(func=run_serve)
 
     b = subparsers.add_parser(
@@ -65,8 +77,8 @@ def run_serve(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port must be 0..65535, got {args.port}")
-    if not args.max_upload_mb > 0:
-        raise InputError("--max-upload-mb must be positive")
+    if not 0 < args.max_upload_mb <= 4096:
+        raise InputError(f"--max-upload-mb must be a number of MB in (0, 4096], got {args.max_upload_mb:g}")
     config = ServeConfig(
         host=args.host,
         port=args.port,
@@ -75,12 +87,18 @@ def run_serve(args) -> int:
         pyodide_dir=args.pyodide_dir,
         pyodide_index=args.pyodide_index,
         max_body=int(args.max_upload_mb * 1024 * 1024),
+        allow_hosts=list(args.allow_host),
     )
     try:
         server = make_server(config)
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); try --port 0") from None
     print(f"hubscape: serving {server.url} (Ctrl-C to stop)", flush=True)
+    skipped = server.kernel.skipped
+    for _, reason in skipped[:SHOW_SKIPPED]:
+        print(f"hubscape: skipped {reason}", file=sys.stderr, flush=True)
+    if len(skipped) > SHOW_SKIPPED:
+        print(f"hubscape: skipped {len(skipped) - SHOW_SKIPPED} more files of --data", file=sys.stderr, flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"hubscape: warning: listening on {args.host}: other machines can reach this server and the "
@@ -100,7 +118,12 @@ def run_serve(args) -> int:
 
 
 def run_build_site(args) -> int:
+    from hubscape.core.outputs import check_output_dir
     from hubscape.viewer.server.site import build_site
+
+    # The site is written beside OUTDIR first and renamed into place: its parent must be writable.
+    check_output_dir(args.outdir)
+    check_output_dir(args.outdir.parent)
 
     out = build_site(
         args.outdir, bundles=list(args.bundles), pyodide_dir=args.pyodide_dir, pyodide_index=args.pyodide_index

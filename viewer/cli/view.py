@@ -29,6 +29,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def check_display() -> None:
+    """A one-line error instead of GLFW's abort when there is no display to open a window on."""
+    import os
+    import sys
+
+    from hubscape.core.errors import InputError
+
+    if not sys.platform.startswith("linux") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    display = os.environ.get("DISPLAY", "")
+    hint = "export a figure instead (hubscape export SOURCE --out fig.png) or run under xvfb-run"
+    if not display:
+        raise InputError(f"no display to open a window on ($DISPLAY and $WAYLAND_DISPLAY are unset); {hint}")
+    name = display.rpartition(":")[2].split(".")[0]
+    local = display.startswith(":") or display.startswith("unix:")
+    if local and name.isdigit() and not os.path.exists(f"/tmp/.X11-unix/X{name}"):
+        raise InputError(f"the display {display} is not running (no /tmp/.X11-unix/X{name}); {hint}")
+
+
 def run(args) -> int:
     from hubscape.viewer.export import parse_size
     from hubscape.viewer.scene.themes import get_theme
@@ -41,6 +60,7 @@ def run(args) -> int:
     for world in worlds:  # build once up front so bad input fails before a window opens
         world.build(theme)
 
+    check_display()
     from hubscape.viewer.render.window import SceneViewer
 
     viewer = SceneViewer(worlds, theme=theme, size=size)

@@ -111,3 +111,44 @@ def export_figure(
     if camera:
         scene.camera = parse_camera(camera, scene.camera)
     return export_scene(scene, out, size=size, dpi=dpi, theme=theme, transparent=transparent)
+
+
+#: Export cost measured here (lavapipe on 2 shared cores, demo:landscape; BENCHMARKS.md):
+#: peak memory = base + bytes per pixel, time = seconds per pixel after start-up.
+EXPORT_COST = {".png": (250e6, 41.0, 1.0e-6), ".svg": (260e6, 50.0, 1.7e-6), ".pdf": (260e6, 50.0, 1.7e-6)}
+#: Above this many pixels `hubscape export` says what an export will cost before it starts.
+COSTLY_PIXELS = 4096 * 2048
+
+
+def export_cost(size: tuple[int, int], suffix: str) -> str | None:
+    """A line with the memory and time a large export will take (None for ordinary sizes); a
+    one-line InputError when it cannot fit in the memory this machine has free."""
+    from hubscape.core.errors import InputError
+
+    if suffix not in EXPORT_COST or size[0] * size[1] <= COSTLY_PIXELS:
+        return None
+    base, per_pixel, seconds = EXPORT_COST[suffix]
+    pixels = size[0] * size[1]
+    memory = base + per_pixel * pixels
+    free = _available_memory()
+    if free is not None and memory > free:
+        raise InputError(
+            f"a {size[0]}x{size[1]} {suffix[1:].upper()} needs about {memory / 1e9:.1f} GB of memory and this machine "
+            f"has {free / 1e9:.1f} GB free; choose a smaller --size (or .glb, which has no pixels)"
+        )
+    return (
+        f"hubscape: a {size[0]}x{size[1]} px {suffix[1:].upper()} ({pixels / 1e6:.0f} MP) takes about "
+        f"{memory / 1e9:.1f} GB of memory and {seconds * pixels:.0f} s here"
+    )
+
+
+def _available_memory() -> float | None:
+    """Bytes of memory available now (Linux /proc/meminfo), or None where that is unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
