@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from hubscape.analytics.growth import hub_http
 from hubscape.analytics.growth.tree import (
     RELATIONS,
     ModelRecord,
@@ -54,6 +55,8 @@ EXPAND: tuple[str, ...] = ("createdAt", "downloads", "likes", "pipeline_tag", "b
 #: Seconds to wait for the base model's info: it is the first request, so a network that
 #: swallows packets is reported as "no network" instead of hanging (httpx's default is no limit).
 INFO_TIMEOUT = 30.0
+#: Total seconds for the base model's info, retries included.
+INFO_DEADLINE = 120.0
 
 #: A refresh stops only at cached children created this long before the previous snapshot,
 #: so that models created just before it, but indexed after it, are still picked up.
@@ -209,6 +212,7 @@ class TreeCollector:
         if self._api is None:
             from huggingface_hub import HfApi
 
+            hub_http.install()  # connect/read timeouts and a deadline per listing (see hub_http)
             self._api = HfApi(endpoint=hf_endpoint(), token=self._token)
         return self._api
 
@@ -289,7 +293,7 @@ class TreeCollector:
         return restrict(cached, relations)
 
     def _model_info(self, base_id: str) -> ModelRecord:
-        with _hub_errors(base_id, self.api):
+        with _hub_errors(base_id, self.api), hub_http.deadline(INFO_DEADLINE, f"reading the model info of {base_id}"):
             info = self.retry.call(
                 lambda: self.api.model_info(base_id, expand=list(EXPAND), timeout=INFO_TIMEOUT), what=base_id
             )
@@ -318,7 +322,8 @@ class TreeCollector:
         probe = None if self.limit is None else self.limit + 1  # one more tells whether the cap cut it
         fresh: dict[str, ModelRecord] = {}
         hit_limit = False
-        with _hub_errors(base_id, self.api):
+        what = f"listing the {relation} children of {base_id}"
+        with _hub_errors(base_id, self.api), hub_http.deadline(hub_http.LISTING_DEADLINE, what):
             listing = self.api.list_models(
                 filter=f"base_model:{relation}:{base_id}", sort="created_at", limit=probe, expand=list(EXPAND)
             )
@@ -461,4 +466,9 @@ def _describe(exc: BaseException, base_id: str, endpoint: str) -> str | None:
         return f"the Hub answered HTTP {status} for {base_id}"
     if isinstance(exc, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError)):
         return f"no network: cannot reach {endpoint} ({type(exc).__name__}); cached trees are replayed with HF_HUB_OFFLINE=1"
+    if isinstance(exc, hub_http.HubDeadline):
+        return f"the Hub is too slow: {exc}; try again later, or read fewer children with --limit"
+    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError, httpx2.DecodingError)):
+        first = (str(exc).splitlines() or [""])[0][:120]
+        return f"the Hub sent a malformed answer for {base_id} ({type(exc).__name__}: {first}); try again later"
     return None
