@@ -26,7 +26,9 @@ def load_torch_model(path: str | Path) -> tuple[Any, dict]:
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"no such model file: {path}" if not path.exists() else f"{path} is a folder, not a model file")
+        raise InputError(
+            f"no such model file: {path}" if not path.exists() else f"{path} is a folder, not a model file"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError):
@@ -37,11 +39,12 @@ def load_torch_model(path: str | Path) -> tuple[Any, dict]:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # unpickling errors come in many types
         first = (str(exc).strip().splitlines() or [""])[0][:160]
-        raise InputError(f"cannot read torch file {path}: {type(exc).__name__}: {first}") from None
+        raise InputError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {first})") from None
     if not isinstance(obj, torch.nn.Module):
         raise InputError(
-            f"{path} holds a {type(obj).__name__}, not a model; give a checkpoint of 'hubscape demo backdoor' "
-            "or a module saved with torch.save(model) (state dicts go to landscape --other)"
+            f"{path} is not a hubscape checkpoint, not a torch module (it holds a {type(obj).__name__}); give a "
+            "checkpoint of 'hubscape demo backdoor' or a module saved with torch.save(model); state dicts go to "
+            "landscape --other"
         )
     obj.eval()
     return obj, {}

@@ -73,7 +73,7 @@ class Layout:
         return arr
 
     def axis(self, key: str, required: bool = True) -> np.ndarray | None:
-        arr = self.array(key, NUMBER, ndim=1, finite=True, required=required, min_size=2)
+        arr = self.array(key, NUMBER, ndim=1, finite=True, required=required, min_size=1)
         if arr is not None and not (np.diff(arr.astype(np.float64)) > 0).all():
             self.fail(f"array {key!r} is not strictly increasing")
         return arr

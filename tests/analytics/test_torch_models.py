@@ -43,7 +43,7 @@ def test_both_kinds_of_file_load_to_the_same_network(files):
     x = torch.zeros(2, 1, 16, 16)
     assert payload["arch"] == "hubscape-digits-cnn" and none == {}
     assert torch.equal(a(x), b(x)) and not a.training
-    with pytest.raises(InputError, match="not a model"):
+    with pytest.raises(InputError, match="not a hubscape checkpoint, not a torch module"):
         load_torch_model(files / "state.pt")
 
 

@@ -112,8 +112,8 @@ def parse_grid(text: str) -> tuple[int, ...]:
     if not m:
         raise InputError(f"--grid {text!r}: use N (1D) or NxM (2D), e.g. 41x41")
     sizes = tuple(int(g) for g in m.groups() if g is not None)
-    if any(s < 2 for s in sizes):
-        raise InputError(f"--grid {text!r}: every axis needs at least 2 points")
+    if any(s < 1 for s in sizes):
+        raise InputError(f"--grid {text!r}: sizes must be at least 1")
     return sizes
 
 
@@ -198,6 +198,8 @@ def check_runs(problem, device) -> None:
         first = problem.batches[:1] if isinstance(problem.batches, list) else problem.batches
         Objective(problem.model, first, problem.loss_fn, device=device).evaluate()
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        if "out of memory" in str(exc).lower():
+            return  # compute_landscape meets it again and advises a smaller --chunk
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"the model cannot be evaluated on --data ({type(exc).__name__}: {first[:200]})") from None
 

@@ -74,7 +74,7 @@ def torch_model(tmp_path_factory):
         ("labels.npz", [], "cannot be evaluated"),
         ("good.npz", ["--batch-size", "0"], "--batch-size must be at least 1"),
         ("good.npz", ["--directions", "hessian", "--hessian-iters", "0"], "--hessian-iters must be at least 1"),
-        ("good.npz", ["--grid", "1x1"], "at least 2 points"),
+        ("good.npz", ["--grid", "0x3"], "at least 1"),
     ],
 )
 def test_landscape_bad_inputs(torch_model, tmp_path, data, extra, needle):
