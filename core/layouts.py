@@ -31,6 +31,7 @@ ITEM_KINDS = ("mesh", "ribbon", "points", "lines", "labels", "axes")
 WORLDS = ("growth", "landscape", "activations")
 THEMES = ("tron", "paper")
 ANCHORS = ("left", "center", "right")
+NORMS = ("linf", "l1", "l2")
 
 
 class Layout:
@@ -248,11 +249,14 @@ def _activations(c: Layout) -> None:
         channels = c.value(layer, "channels", is_whole, "a whole number", where)
         for cond in conditions:
             key = f"layers/{li}/{cond}"
-            first = c.array(f"{key}/linf", NUMBER, ndim=1, min_size=1)
+            present = [n for n in NORMS if f"{key}/{n}" in c.arrays]
+            if not present:
+                c.fail(f"has no channel norms of layer {li} under {cond!r} (array '{key}/linf', '/l1' or '/l2')")
+            first = c.array(f"{key}/{present[0]}", NUMBER, ndim=1, min_size=1)
             size = first.shape[0] if channels is None else int(channels)
-            for norm in ("l1", "l2", "linf"):
-                c.array(f"{key}/{norm}", NUMBER, shape=(size,))
-                c.array(f"{key}/{norm}_samples", NUMBER, shape=(None, size))
+            for norm in NORMS:  # each optional (a builder asks for the one it draws), checked where present
+                c.array(f"{key}/{norm}", NUMBER, shape=(size,), required=False)
+                c.array(f"{key}/{norm}_samples", NUMBER, shape=(None, size), required=False)
             c.array(f"{key}/mean_map", NUMBER, required=False)
     gradcam = c.value(meta, "gradcam", is_dict, "an object or null")
     if gradcam is not None:
@@ -274,9 +278,9 @@ def _activations(c: Layout) -> None:
         key = f"pruning/{method}"
         steps = c.array(f"{key}/pruned", NUMBER, ndim=1, finite=True, min_size=1).shape[0]
         for name in ("clean_accuracy", "attack_success_rate"):
-            c.array(f"{key}/{name}", NUMBER, shape=(steps,))
-        order = c.array(f"{key}/order", INTEGER, ndim=1)
-        c.array(f"{key}/scores", NUMBER, shape=(order.shape[0],), required=False)
+            c.array(f"{key}/{name}", NUMBER, shape=(steps,), required=False)
+        order = c.array(f"{key}/order", INTEGER, ndim=1, required=False)
+        c.array(f"{key}/scores", NUMBER, shape=(None if order is None else order.shape[0],), required=False)
 
 
 #: Array fields of each scene item kind: (field, dtype kind, trailing shape, required).
@@ -354,10 +358,11 @@ def _scene(c: Layout) -> None:
     items = c.value(
         meta, "items", lambda v: isinstance(v, list) and all(map(is_dict, v)), "a list of objects", required=True
     )
-    kinds = [
-        c.value(item, "kind", one_of(*ITEM_KINDS), " or ".join(ITEM_KINDS), f"meta.items[{i}]", required=True)
-        for i, item in enumerate(items)
-    ]
+    kinds = []
+    for i, item in enumerate(items):
+        if not (isinstance(item.get("kind"), str) and item["kind"] in ITEM_KINDS):
+            c.fail(f"item {i} has unknown kind {_short(item.get('kind'))}; expected one of {', '.join(ITEM_KINDS)}")
+        kinds.append(item["kind"])
     for key in c.arrays:
         m = re.fullmatch(r"items/([0-9]+)/([a-z_]+)", key)
         if not m or int(m.group(1)) >= len(items) or m.group(2) not in SCENE_FIELDS[kinds[int(m.group(1))]]:
@@ -368,7 +373,7 @@ def _scene(c: Layout) -> None:
 
 def _scene_item(c: Layout, i: int, item: dict) -> None:
     where = f"meta.items[{i}]"
-    kind = c.value(item, "kind", one_of(*ITEM_KINDS), " or ".join(ITEM_KINDS), where, required=True)
+    kind = item["kind"]
     c.value(item, "name", is_str, "a string", where)
     c.value(item, "pick", list_of(is_dict), "a list of objects", where)
     n = None

@@ -67,7 +67,10 @@ export function validateScene(b, name = "scene") {
     value(bar, "log", isBool, "true or false", "meta.colorbar");
   }
   const items = value(meta, "items", (v) => Array.isArray(v) && v.every(isObject), "a list of objects", "meta", true);
-  const kinds = items.map((item, i) => value(item, "kind", oneOf(...ITEM_KINDS), ITEM_KINDS.join(" or "), `meta.items[${i}]`, true));
+  const kinds = items.map((item, i) => {
+    if (!oneOf(...ITEM_KINDS)(item.kind)) fail(`item ${i} has unknown kind ${JSON.stringify(item.kind ?? null)}; expected one of ${ITEM_KINDS.join(", ")}`);
+    return item.kind;
+  });
   for (const key of Object.keys(b.arrays)) {
     const m = /^items\/(\d+)\/([a-z_]+)$/.exec(key);
     if (!m || Number(m[1]) >= items.length || !SCENE_ARRAYS[kinds[Number(m[1])]].some(([f]) => f === m[2]))
