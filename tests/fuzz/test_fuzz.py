@@ -61,9 +61,9 @@ def _readers(kind: str):
 
         return load_landscape
     if kind == "activations":
-        from hubscape.analytics.activations.bundle import read_activations
+        from hubscape.analytics.activations.result import ActivationResult
 
-        return read_activations
+        return ActivationResult.load
     from hubscape.viewer.scene.serialize import load_scene
 
     return load_scene
