@@ -57,9 +57,9 @@ def _readers(kind: str):
 
         return read_growth_bundle
     if kind == "landscape":
-        from hubscape.analytics.landscape.bundle import load_landscape
+        from hubscape.analytics.landscape.result import LandscapeResult
 
-        return load_landscape
+        return LandscapeResult.load
     if kind == "activations":
         from hubscape.analytics.activations.result import ActivationResult
 
