@@ -74,7 +74,7 @@ def main() -> None:
         else np.sort(rng.choice(len(series), size=min(args.lmfit_subset, len(series)), replace=False))
     )
     fit_batch(ts[:20], counts[:20], observed_until=until[:20])  # warm up imports and caches
-    fit_lsq(series[0], profile=False)
+    fit_lsq(series[0], intervals=False)
     # interleave the two so that a busy machine slows both alike; keep the best of each
     best, lmfit_time = math.inf, math.inf
     for _ in range(args.repeat):
@@ -82,7 +82,7 @@ def main() -> None:
         batch = fit_batch(ts, counts, m=30.0, observed_until=until)
         best = min(best, time.perf_counter() - start)
         start = time.perf_counter()
-        refs = [fit_lsq(series[i], m=30.0, profile=False) for i in idx]
+        refs = [fit_lsq(series[i], m=30.0, intervals=False) for i in idx]
         lmfit_time = min(lmfit_time, time.perf_counter() - start)
     batch_per = best / len(series)
     lmfit_per = lmfit_time / len(idx)

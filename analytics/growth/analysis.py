@@ -11,30 +11,34 @@ from functools import partial
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
 from hubscape.analytics.growth.forecast import backtest, forecast
-from hubscape.analytics.growth.identifiability import add_data_reasons
 from hubscape.analytics.growth.lsq import fit_lsq
+from hubscape.analytics.growth.methods import DEFAULT_METHOD, METHODS
 from hubscape.analytics.growth.mle import fit_mle
 from hubscape.analytics.growth.results import GrowthResult
 from hubscape.analytics.growth.series import GrowthSeries
 from hubscape.core.errors import InputError
 
-METHODS: tuple[str, ...] = ("lsq", "mle")
-
 
 def analyze(
     series: GrowthSeries,
-    methods: tuple[str, ...] = ("lsq",),
+    methods: str | tuple[str, ...] = DEFAULT_METHOD,
     m: float = wsb.DEFAULT_M,
     horizon: int = 12,
-    prior: tuple[float, float] | None = None,
+    prior=None,
     backtest_k: int | None = None,
+    seed: int = 0,
 ) -> GrowthResult:
     """Fit ``series`` with each method, forecast ``horizon`` periods, and flag anomalies.
 
-    ``prior`` (shape, rate) is a Gamma prior on lambda for the "mle" method. ``poor_fit``
-    judges the first method's fit. With ``backtest_k`` each method is also refitted on the
-    first k periods and scored on the rest (skipped, with a note, for a series too short).
+    ``methods`` is one method name or several. ``prior`` is a Gamma prior on lambda for the
+    "mle" method: (shape, rate) or a :class:`~.prior.GammaPrior`. ``poor_fit`` judges the
+    first method's fit. With ``backtest_k`` each method is also refitted on the first k periods
+    and scored on the rest (skipped, with a note, for a series too short). ``seed`` seeds the
+    bootstrap and the forecast's draws, so a result is reproducible.
     """
+    if isinstance(methods, str):
+        methods = (methods,)
+    methods = tuple(methods)
     unknown = [name for name in methods if name not in METHODS]
     if unknown or not methods:
         raise InputError(f"unknown fit method {', '.join(unknown) or '(none)'}; expected {' or '.join(METHODS)}")
@@ -42,9 +46,9 @@ def analyze(
         raise InputError(f"m must be positive, got {m:g}")
     result = GrowthResult(series=series, anomalous_periods=jump_periods(series))
     for name in methods:
-        fit = fit_lsq(series, m=m) if name == "lsq" else fit_mle(series, m=m, prior=prior)
-        result.fits[name] = add_data_reasons(fit, series.n_events, series.truncated)
-        result.forecasts[name] = forecast(fit, series, horizon=horizon)
+        fit = fit_lsq(series, m=m, seed=seed) if name == "lsq" else fit_mle(series, m=m, prior=prior)
+        result.fits[name] = fit
+        result.forecasts[name] = forecast(fit, series, horizon=horizon, seed=seed)
         if backtest_k is not None and backtest_k < series.observed_until - 1:
             fitter = fit_lsq if name == "lsq" else partial(fit_mle, prior=prior)
             result.backtests[name] = backtest(series, backtest_k, m=m, fitter=fitter)

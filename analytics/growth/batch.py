@@ -15,13 +15,13 @@ different lengths are padded and masked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from hubscape.analytics.growth import model as wsb
-from hubscape.analytics.growth.identifiability import assess
-from hubscape.analytics.growth.lsq import MIN_POINTS, SIGMAS, parameter_bounds, start_grid
+from hubscape.analytics.growth.bounds import MIN_POINTS, SIGMAS, parameter_bounds, start_grid, unfit_reason
+from hubscape.analytics.growth.identifiability import judge
 from hubscape.analytics.growth.results import FitResult
 
 #: Relative agreement of batch and lmfit parameters on identifiable series (tested).
@@ -49,9 +49,19 @@ class BatchFit:
     def __len__(self) -> int:
         return self.params.shape[0]
 
-    def fit_result(self, i: int, t: np.ndarray) -> FitResult:
-        """Series ``i`` as a FitResult, judged for identifiability (without the profile check)."""
-        params = self.params[i]
+    ts: list[np.ndarray] = field(default_factory=list, repr=False)
+    counts: list[np.ndarray] = field(default_factory=list, repr=False)
+    observed_until: np.ndarray | None = field(default=None, repr=False)
+    n_events: np.ndarray | None = field(default=None, repr=False)
+    truncated: np.ndarray | None = field(default=None, repr=False)
+
+    def fit_result(self, i: int) -> FitResult:
+        """Series ``i`` as a FitResult, judged by :func:`~.identifiability.judge` like ``fit_lsq``.
+
+        No interval: the batch fitter is what the bootstrap refits with.
+        """
+        params, t, count = self.params[i], self.ts[i], self.counts[i]
+        n_events = int(self.n_events[i])
         fit = FitResult(
             method="lsq",
             m=self.m,
@@ -63,31 +73,18 @@ class BatchFit:
             aic=float(self.aic[i]),
             bic=float(self.bic[i]),
             success=bool(self.converged[i]),
+            c_inf_lower_bound=float(count[-1]),
             message="batched Levenberg-Marquardt",
         )
-        if np.all(np.isfinite(params)):
-            return assess(fit, self.bounds[i])
-        fit.reasons = ["too few points to fit"]
-        return fit
+        observed_until = float(self.observed_until[i])
+        if not np.all(np.isfinite(params)):
+            fit.reasons = [unfit_reason(n_events, t.size, observed_until) or "not fitted"]
+        return judge(fit, t, count, observed_until, n_events, bool(self.truncated[i]))
 
     @property
     def identifiable(self) -> np.ndarray:
-        """(B,) bool: interior estimate, estimable stderrs within the limits of .identifiability."""
-        from hubscape.analytics.growth import identifiability as ident
-
-        p, lo, hi = self.params, self.bounds[..., 0], self.bounds[..., 1]
-        tol = 1e-3 * (hi - lo)
-        interior = np.all((p > lo + tol) & (p < hi - tol), axis=1)
-        with np.errstate(invalid="ignore"):
-            se = np.sqrt(np.diagonal(self.cov, axis1=1, axis2=2))
-            corr = self.cov[:, 0, 2] / (se[:, 0] * se[:, 2])
-            ok = (
-                np.all(np.isfinite(se), axis=1)
-                & (se[:, 2] <= ident.MAX_REL_STDERR_LAMBDA * p[:, 2])
-                & (se[:, 0] <= ident.MAX_STDERR_MU)
-                & (np.abs(corr) <= ident.MAX_CORR)
-            )
-        return interior & ok & self.converged
+        """(B,) bool: each series' verdict from :func:`~.identifiability.judge` (as ``fit_lsq``'s)."""
+        return np.array([self.fit_result(i).identifiable for i in range(len(self))], dtype=bool)
 
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -181,13 +178,17 @@ def fit_batch(
     counts: list[np.ndarray],
     m: float = wsb.DEFAULT_M,
     observed_until: list[float] | None = None,
+    n_events: list[int] | None = None,
+    truncated: list[bool] | None = None,
     max_iter: int = 300,
     ftol: float = 1e-10,
     xtol: float = 1e-10,
 ) -> BatchFit:
     """Fit c(t) to every (t, count) pair by bounded least squares, all series at once.
 
-    A series stops when a step lowers its squared error by less than ``ftol`` (relative), when
+    ``n_events`` (default: each series' last count) and ``truncated`` (default: False) feed
+    the identifiability verdict of :attr:`BatchFit.identifiable`. A series stops when a step
+    lowers its squared error by less than ``ftol`` (relative), when
     its step is below ``xtol`` (relative), or when no damping finds a better point.
     """
     if len(ts) != len(counts) or not ts:
@@ -300,4 +301,9 @@ def fit_batch(
         iterations=iterations,
         bounds=bounds,
         m=float(m),
+        ts=ts,
+        counts=counts,
+        observed_until=T,
+        n_events=np.array(n_events if n_events is not None else [c[-1] for c in counts], dtype=int),
+        truncated=np.array(truncated if truncated is not None else [False] * B, dtype=bool),
     )

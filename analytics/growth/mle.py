@@ -21,62 +21,23 @@ maximization of the profile over (mu, sigma), started from the best point of a g
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, ndtr
 
 from hubscape.analytics.growth import model as wsb
-from hubscape.analytics.growth.identifiability import assess
-from hubscape.analytics.growth.lsq import MIN_POINTS, parameter_bounds, quality, start_grid, unfitted
+from hubscape.analytics.growth.bounds import MIN_POINTS, parameter_bounds, start_grid
+from hubscape.analytics.growth.identifiability import judge_series
+from hubscape.analytics.growth.intervals import profile_interval
+from hubscape.analytics.growth.likelihood import CountLikelihood, EventLikelihood
+from hubscape.analytics.growth.lsq import quality, unfitted
 from hubscape.analytics.growth.results import FitResult
 from hubscape.analytics.growth.series import GrowthSeries
+from hubscape.analytics.growth.threads import one_blas_thread
 from hubscape.core.errors import InputError
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-class EventLikelihood:
-    """The log-likelihood of event ages under the WSB process, and its closed-form lambda."""
-
-    def __init__(self, events: np.ndarray, observed_until: float, m: float, prior: tuple[float, float] | None = None):
-        self.events = np.sort(np.asarray(events, dtype=float))
-        self.log_t = np.log(self.events)
-        self.n = self.events.size
-        self.T = float(observed_until)
-        self.m = float(m)
-        self.prior = prior
-        # sum_i ln(m + i - 1), i = 1..n: the reinforcement term, free of parameters
-        self.reinforcement = float(gammaln(self.m + self.n) - gammaln(self.m))
-
-    def exposure(self, mu: float, sigma: float) -> float:
-        """X(mu, sigma) = (n + m) F(T) - sum_i F(t_i)."""
-        F_T = ndtr((math.log(self.T) - mu) / sigma)
-        return (self.n + self.m) * F_T - float(np.sum(ndtr((self.log_t - mu) / sigma)))
-
-    def best_lambda(self, mu: float, sigma: float) -> float:
-        """The lambda maximizing the likelihood (or the posterior, with a prior) at (mu, sigma)."""
-        X = self.exposure(mu, sigma)
-        if self.prior is None:
-            return self.n / X if X > 0 else math.inf
-        a, b = self.prior
-        return max(self.n + a - 1.0, 0.0) / (X + b)
-
-    def log_likelihood(self, mu: float, sigma: float, lam: float) -> float:
-        """l(mu, sigma, lambda) (without the prior)."""
-        if not (lam > 0 and sigma > 0):
-            return -math.inf
-        z = (self.log_t - mu) / sigma
-        log_f = -0.5 * z * z - _LOG_SQRT_2PI - math.log(sigma) - self.log_t
-        return self.n * math.log(lam) + float(np.sum(log_f)) + self.reinforcement - lam * self.exposure(mu, sigma)
-
-    def log_posterior(self, mu: float, sigma: float, lam: float) -> float:
-        """l plus the log density of the Gamma prior on lambda (l itself without a prior)."""
-        out = self.log_likelihood(mu, sigma, lam)
-        if self.prior is not None and lam > 0:
-            a, b = self.prior
-            out += a * math.log(b) - gammaln(a) + (a - 1.0) * math.log(lam) - b * lam
-        return out
 
 
 def _hessian(f, x: np.ndarray) -> np.ndarray:
@@ -91,24 +52,41 @@ def _hessian(f, x: np.ndarray) -> np.ndarray:
     return H
 
 
-def fit_mle(
-    series: GrowthSeries, m: float = wsb.DEFAULT_M, prior: tuple[float, float] | None = None, profile: bool = True
-) -> FitResult:
-    """Maximum-likelihood (or, with ``prior=(shape, rate)``, MAP) WSB fit of the event ages.
+def _prior(prior) -> tuple[tuple[float, float] | None, dict[str, Any] | None]:
+    """(shape, rate) and its record from a (shape, rate) pair or a :class:`~.prior.GammaPrior`."""
+    if prior is None:
+        return None, None
+    if hasattr(prior, "as_tuple"):
+        a, b = prior.as_tuple()
+        record = prior.summary()
+    else:
+        a, b = (float(v) for v in prior)
+        record = {"shape": a, "rate": b, "source": "user"}
+    if not (a > 0 and b > 0):
+        raise InputError(f"the Gamma prior on lambda needs shape > 0 and rate > 0, got shape {a:g}, rate {b:g}")
+    return (a, b), record
 
-    lambda is profiled out in closed form; (mu, sigma) are found by L-BFGS-B within the same
-    bounds as the least-squares fit; the covariance is the inverse observed information.
+
+@one_blas_thread
+def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior=None, intervals: bool = True) -> FitResult:
+    """Maximum-likelihood (or, with ``prior``, MAP) WSB fit of the event ages.
+
+    ``prior`` is a Gamma prior on lambda: ``(shape, rate)`` or a :class:`~.prior.GammaPrior`
+    (e.g. the empirical-Bayes one of a run). lambda is profiled out in closed form; (mu, sigma)
+    are found by L-BFGS-B within the same bounds as the least-squares fit; the covariance is
+    the inverse observed information. ``intervals`` adds the 90% profile-likelihood (with a
+    prior: profile-posterior) interval of lambda, widened by the dispersion of the counts.
     """
-    if prior is not None:
-        a, b = prior
-        if not (a > 0 and b > 0):
-            raise InputError(f"the Gamma prior on lambda needs shape > 0 and rate > 0, got shape {a:g}, rate {b:g}")
+    prior, prior_record = _prior(prior)
     if series.n_events < MIN_POINTS:
-        return unfitted(
+        return judge_series(
+            unfitted(
+                series,
+                "mle",
+                m,
+                f"not fitted: {series.n_events} dated children; a 3-parameter fit needs at least {MIN_POINTS}",
+            ),
             series,
-            "mle",
-            m,
-            f"not fitted: {series.n_events} dated children; a 3-parameter fit needs at least {MIN_POINTS}",
         )
     like = EventLikelihood(series.events, series.observed_until, m, prior)
     bounds = parameter_bounds(series.observed_until)
@@ -155,18 +133,16 @@ def fit_mle(
         log_likelihood=ll,
         success=bool(opt.success),
         c_inf_lower_bound=float(series.count[-1]),
-        prior=None if prior is None else {"shape": float(prior[0]), "rate": float(prior[1])},
+        prior=prior_record,
         message=str(opt.message),
+        dispersion=CountLikelihood(series.t, series.count, m).dispersion(params),
     )
-
-    profile_fn = None
-    if profile:
-
-        def profile_fn(lam_fixed: float) -> float:
-            res = minimize(
-                lambda x: -like.log_posterior(x[0], x[1], lam_fixed), params[:2], method="L-BFGS-B", bounds=bounds[:2]
-            )
-            return 2.0 * float(res.fun)
-
-    assess(fit, bounds, profile=profile_fn, best_objective=-2.0 * like.log_posterior(*params), objective_scale=1.0)
-    return fit
+    if intervals:
+        se_log = fit.stderr[2] / lam if np.isfinite(fit.stderr[2]) else math.nan
+        step = min(max(1.2 * 1.645 * se_log, 0.02), 1.0) if np.isfinite(se_log) else 0.05
+        fit.lam_interval = profile_interval(like, params, bounds, dispersion=fit.dispersion, step=step)
+        kind = "profile likelihood" if prior is None else "profile posterior (Gamma prior)"
+        fit.interval_method = (
+            kind if fit.dispersion <= 1.0 else f"{kind}, scaled by the dispersion {fit.dispersion:.2g}"
+        )
+    return judge_series(fit, series)

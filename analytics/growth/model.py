@@ -146,22 +146,45 @@ def simulate_events(mu, sigma, lam, m=DEFAULT_M, until=math.inf, rng=None) -> np
     return np.exp(mu + sigma * ndtri(np.asarray(out) / lam))
 
 
-def simulate_counts(t, mu, sigma, lam, m=DEFAULT_M, size=1, rng=None) -> np.ndarray:
+def operational_time(t, mu, sigma, lam):
+    """s(t) = lambda F(t): in this time the WSB process is a pure birth process; 0 at t <= 0."""
+    z, _ = _z(t, mu, sigma)
+    return lam * ndtr(z)
+
+
+def negbin_growth(n, ds, m=DEFAULT_M, dispersion=1.0, rng=None) -> np.ndarray:
+    """New events over an operational time ``ds`` given ``n`` so far (vectorized over n and ds).
+
+    NegBin(n + m, exp(-ds)): mean (n + m)(e^ds - 1), variance the mean times e^ds. A
+    ``dispersion`` phi > 1 keeps the mean and multiplies the variance by phi (a burstier
+    process than WSB's own; see :meth:`.likelihood.CountLikelihood.dispersion`).
+    """
+    rng = np.random.default_rng(rng)
+    n = np.asarray(n, dtype=float)
+    ds = np.maximum(np.asarray(ds, dtype=float), 0.0)
+    if dispersion <= 1.0:
+        return rng.negative_binomial(n + m, np.exp(-ds)).astype(float)
+    mean = (n + m) * np.expm1(ds)
+    p = np.clip(np.exp(-ds) / dispersion, 1e-300, 1.0)
+    r = np.maximum(mean * p / np.maximum(1.0 - p, 1e-300), 1e-300)
+    return np.where(mean > 0, rng.negative_binomial(r, p), 0).astype(float)
+
+
+def simulate_counts(t, mu, sigma, lam, m=DEFAULT_M, size=1, rng=None, dispersion=1.0) -> np.ndarray:
     """Cumulative counts of ``size`` independent WSB paths at the increasing times ``t``.
 
     Vectorized over paths: in operational time s = lambda F(t) the process is a Yule process
     with m immigrants, so given N at one time the growth by the next is negative binomial,
-    N' - N ~ NegBin(N + m, exp(-(s' - s))). Returns an array of shape (size, len(t)).
+    N' - N ~ NegBin(N + m, exp(-(s' - s))) (:func:`negbin_growth`, with ``dispersion``).
+    Returns an array of shape (size, len(t)).
     """
     rng = np.random.default_rng(rng)
-    t = np.asarray(t, dtype=float)
-    z, _ = _z(t, mu, sigma)
-    s = lam * ndtr(z)
-    out = np.empty((size, t.size))
+    s = operational_time(np.asarray(t, dtype=float), mu, sigma, lam)
+    out = np.empty((size, s.size))
     n = np.zeros(size)
     prev = 0.0
     for k, s_k in enumerate(s):
-        n = n + rng.negative_binomial(n + m, math.exp(-(s_k - prev)))
+        n = n + negbin_growth(n, s_k - prev, m, dispersion, rng)
         out[:, k] = n
         prev = s_k
     return out
@@ -179,4 +202,6 @@ __all__ = [
     "jacobian",
     "simulate_events",
     "simulate_counts",
+    "operational_time",
+    "negbin_growth",
 ]

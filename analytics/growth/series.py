@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,9 @@ PERIOD_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0
 FLOOR_WINDOW = timedelta(seconds=2)
 
 _SECONDS_PER_DAY = 86400.0
+
+#: The data-quality counts of a series, as stored.
+_COUNTS = ("n_listed", "n_missing_dates", "n_duplicates", "n_before_release", "n_multi_base")
 
 
 @dataclass
@@ -89,6 +93,51 @@ class GrowthSeries:
     def periods(self) -> np.ndarray:
         """The 1-based period index of each point of the series (the last may be partial)."""
         return np.ceil(self.t - 1e-9).astype(int)
+
+    def summary(self) -> dict[str, Any]:
+        """The series' provenance and data-quality counts (JSON-able; the arrays are not in it)."""
+        return {
+            "model": self.model,
+            "unit": self.unit,
+            "relations": list(self.relations),
+            "release_date": self.release_date,
+            "release_source": self.release_source,
+            "release_reason": self.release_reason,
+            "snapshot": self.snapshot,
+            "source": self.source,
+            "observed_until": self.observed_until,
+            "n_events": self.n_events,
+            **{name: getattr(self, name) for name in _COUNTS},
+            "floor_dated": self.floor_dated,
+            "truncated": self.truncated,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_summary(cls, d: dict[str, Any], unit: str, t, count, events) -> GrowthSeries:
+        """The series back from :meth:`summary` and its arrays (as a growth bundle stores them)."""
+
+        def date(value):
+            return None if value is None else datetime.fromisoformat(value) if isinstance(value, str) else value
+
+        return cls(
+            model=d["model"],
+            unit=unit,
+            t=np.asarray(t, dtype=float),
+            count=np.asarray(count, dtype=float),
+            events=np.asarray(events, dtype=float),
+            observed_until=float(d["observed_until"]),
+            release_date=date(d["release_date"]),
+            release_source=d["release_source"],
+            release_reason=d.get("release_reason", ""),
+            snapshot=date(d.get("snapshot")),
+            relations=tuple(d.get("relations", ())),
+            source=d.get("source", ""),
+            **{name: int(d.get(name, 0)) for name in _COUNTS},
+            floor_dated=bool(d.get("floor_dated")),
+            truncated=bool(d.get("truncated")),
+            notes=list(d.get("notes", [])),
+        )
 
     def with_unit(self, unit: str) -> GrowthSeries:
         """The same data counted in another period unit."""

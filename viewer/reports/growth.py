@@ -27,7 +27,7 @@ from hubscape.core.errors import InputError
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
-#: Columns of the summary table, in order.
+#: Columns of the summary table, in order (all read from the results' summary()).
 COLUMNS = (
     "model",
     "method",
@@ -38,15 +38,26 @@ COLUMNS = (
     "sigma_stderr",
     "lambda",
     "lambda_stderr",
+    "lambda_lower_90",
+    "lambda_upper_90",
     "c_inf",
     "c_inf_stderr",
+    "c_inf_lower_90",
+    "c_inf_upper_90",
     "c_inf_lower_bound",
+    "interval_method",
+    "dispersion",
     "r2",
     "rmse",
     "aic",
     "bic",
     "identifiable",
+    "status",
     "t_peak",
+    "forecast_t",
+    "forecast",
+    "forecast_lower_90",
+    "forecast_upper_90",
     "anomalous_periods",
     "poor_fit",
     "backtest_k",
@@ -54,6 +65,7 @@ COLUMNS = (
     "backtest_rmse",
     "release_date",
     "release_source",
+    "release_reason",
     "reasons",
     "notes",
 )
@@ -65,39 +77,44 @@ def file_stem(model: str) -> str:
 
 
 def summary_row(result: GrowthResult, method: str) -> dict[str, Any]:
-    """One table row: a model's fit by ``method`` (floats may be NaN)."""
-    fit = result.fits[method]
-    s = result.series
-    se = fit.stderr
-    bt = result.backtests.get(method)
+    """One table row: a model's fit by ``method``, flattened from ``result.summary()`` (floats may be NaN)."""
+    d = result.summary()
+    fit, series = d["fits"][method], d["series"]
+    fc = d["forecasts"].get(method)
+    bt = d["backtests"].get(method)
+    lam_lo, lam_hi = fit["lambda"]["interval"]
+    c_lo, c_hi = fit["c_inf"]["interval"]
+    last = lambda key: fc[key][-1] if fc and fc[key] else math.nan  # noqa: E731
     return {
-        "model": s.model,
+        "model": d["model"],
         "method": method,
-        "n_events": s.n_events,
-        "mu": fit.mu,
-        "mu_stderr": se[0],
-        "sigma": fit.sigma,
-        "sigma_stderr": se[1],
-        "lambda": fit.lam,
-        "lambda_stderr": se[2],
-        "c_inf": fit.c_inf,
-        "c_inf_stderr": fit.c_inf_stderr,
-        "c_inf_lower_bound": fit.c_inf_lower_bound,
-        "r2": fit.r2,
-        "rmse": fit.rmse,
-        "aic": fit.aic,
-        "bic": fit.bic,
-        "identifiable": fit.identifiable,
-        "t_peak": fit.t_peak,
-        "anomalous_periods": list(result.anomalous_periods),
-        "backtest_k": "" if bt is None else bt.k,
-        "backtest_mape": math.nan if bt is None else bt.mape,
-        "backtest_rmse": math.nan if bt is None else bt.rmse,
-        "poor_fit": result.poor_fit,
-        "release_date": s.release_date.isoformat(),
-        "release_source": s.release_source,
-        "reasons": "; ".join(fit.reasons),
-        "notes": "; ".join(s.notes),
+        "n_events": series["n_events"],
+        **{name: fit[key]["value"] for name, key in (("mu", "mu"), ("sigma", "sigma"), ("lambda", "lambda"))},
+        **{f"{name}_stderr": fit[name]["stderr"] for name in ("mu", "sigma", "lambda")},
+        "lambda_lower_90": lam_lo,
+        "lambda_upper_90": lam_hi,
+        "c_inf": fit["c_inf"]["value"],
+        "c_inf_stderr": fit["c_inf"]["stderr"],
+        "c_inf_lower_90": c_lo,
+        "c_inf_upper_90": c_hi,
+        "c_inf_lower_bound": fit["c_inf"]["lower_bound"],
+        "interval_method": fit["interval_method"],
+        "dispersion": fit["dispersion"],
+        **{key: fit[key] for key in ("r2", "rmse", "aic", "bic", "identifiable", "status", "t_peak")},
+        "forecast_t": last("t"),
+        "forecast": last("mean"),
+        "forecast_lower_90": last("lower_90"),
+        "forecast_upper_90": last("upper_90"),
+        "anomalous_periods": d["anomalous_periods"],
+        "backtest_k": "" if bt is None else bt["k"],
+        "backtest_mape": math.nan if bt is None else bt["mape"],
+        "backtest_rmse": math.nan if bt is None else bt["rmse"],
+        "poor_fit": d["poor_fit"],
+        "release_date": series["release_date"].isoformat(),
+        "release_source": series["release_source"],
+        "release_reason": series["release_reason"],
+        "reasons": "; ".join(fit["reasons"]),
+        "notes": "; ".join(series["notes"]),
     }
 
 
@@ -169,24 +186,38 @@ def draw_figure(result: GrowthResult, method: str):
         grid = np.linspace(min(0.05, s.t[0]), t_end, 400)
         ax.plot(grid, fit.curve(grid), "-", color="#D55E00", lw=1.6, label=f"WSB fit ({method}), R² = {fit.r2:.3f}")
     top = float(s.count.max())
-    if fc is not None and np.any(np.isfinite(fc.mean)):
+    if fc is not None:
         t = np.concatenate([[s.observed_until], fc.t])
-        mean = np.concatenate([[s.count[-1]], fc.mean])
-        ax.plot(t, mean, "--", color="#009E73", lw=1.4, label="forecast")
+        start = [s.count[-1]]
         if np.any(np.isfinite(fc.hi)):
-            lo = np.concatenate([[s.count[-1]], fc.lo])
-            hi = np.concatenate([[s.count[-1]], fc.hi])
-            ax.fill_between(t, lo, hi, color="#009E73", alpha=0.2, lw=0, label=f"{fc.level:.0%} band")
-        top = max(top, float(np.nanmax(mean)))
+            for lo, hi, alpha, label in ((fc.lo, fc.hi, 0.15, "90% predictive band"), (fc.lo50, fc.hi50, 0.3, "50%")):
+                ax.fill_between(
+                    t,
+                    np.concatenate([start, lo]),
+                    np.concatenate([start, hi]),
+                    color="#009E73",
+                    alpha=alpha,
+                    lw=0,
+                    label=label,
+                )
+            top = max(top, float(np.nanmax(fc.hi50)))
+        if np.any(np.isfinite(fc.mean)):
+            mean = np.concatenate([start, fc.mean])
+            ax.plot(t, mean, "--", color="#009E73", lw=1.4, label="forecast E[N(t) | N(T)]")
+            top = max(top, float(np.nanmax(mean)))
+        elif np.any(np.isfinite(fc.hi)):
+            ax.plot([], [], " ", label="no point forecast (not identifiable)")
     for k, p in enumerate(result.anomalous_periods):
         ax.axvspan(p - 1, p, color="#CC79A7", alpha=0.25, lw=0, label="abrupt jump" if k == 0 else None)
     ax.axvline(s.observed_until, color="0.5", lw=0.8, ls=":")
-    ax.set_ylim(0, top * 1.6 + 1)  # a non-identifiable band may reach far beyond; keep the data readable
+    ax.set_ylim(0, top * 1.25 + 1)  # the 90% band may reach far beyond; keep the data and the 50% band readable
     ax.set_xlim(0, t_end * 1.02)
     ax.set_xlabel(f"{s.unit}s since release ({s.release_date:%Y-%m-%d}, {s.release_source})")
     ax.set_ylabel(f"children ({', '.join(s.relations)})")
     if fit.identifiable:
-        verdict = f"c∞ = {fit.c_inf:.4g} ± {fit.c_inf_stderr:.2g}"
+        lo, hi = fit.c_inf_interval
+        band = f" [{lo:.4g}, {hi:.4g}] (90%)" if math.isfinite(lo) and math.isfinite(hi) else ""
+        verdict = f"c∞ = {fit.c_inf:.4g}{band}"
     else:
         verdict = f"c∞ ≥ {fit.c_inf_lower_bound:.0f}: not identifiable"
     ax.set_title(

@@ -27,10 +27,14 @@ def test_batch_matches_lmfit_on_real_identifiable_series(real_series):
         [s.count for s in real_series],
         m=30.0,
         observed_until=[s.observed_until for s in real_series],
+        n_events=[s.n_events for s in real_series],
+        truncated=[s.truncated for s in real_series],
     )
+    # one verdict: the batch fitter judges every series as fit_lsq does
+    assert batch.identifiable.tolist() == [fit_lsq(s, intervals=False).identifiable for s in real_series]
     compared = 0
     for i, s in enumerate(real_series):
-        ref = fit_lsq(s, m=30.0, profile=False)
+        ref = fit_lsq(s, m=30.0, intervals=False)
         if not np.all(np.isfinite(ref.params)):
             assert np.all(np.isnan(batch.params[i]))  # too short for both
             continue
@@ -40,10 +44,8 @@ def test_batch_matches_lmfit_on_real_identifiable_series(real_series):
             assert batch.params[i] == pytest.approx(ref.params, rel=AGREEMENT_RTOL)
             assert np.sqrt(np.diag(batch.cov[i])) == pytest.approx(ref.stderr, rel=0.01)
             assert batch.r2[i] == pytest.approx(ref.r2, abs=1e-6)
-            assert batch.fit_result(i, s.t).identifiable
-        else:
-            assert not batch.identifiable[i] or not ref.identifiable
-    assert compared >= 4  # phi-2, stable-diffusion-2-1, gpt-neox-20b, ...
+            assert batch.fit_result(i).identifiable
+    assert compared >= 2  # phi-2, stable-diffusion-2-1
 
 
 def test_batch_matches_lmfit_on_synthetic_series():
@@ -59,7 +61,7 @@ def test_batch_matches_lmfit_on_synthetic_series():
         ts.append(t), counts.append(c), series.append(s)
     batch = fit_batch(ts, counts)
     for i, s in enumerate(series):
-        ref = fit_lsq(s, profile=False)
+        ref = fit_lsq(s, intervals=False)
         if ref.identifiable:
             assert batch.params[i] == pytest.approx(ref.params, rel=AGREEMENT_RTOL)
 
@@ -72,13 +74,16 @@ def test_conditional_forecast_starts_at_the_data_and_equals_c_on_the_mean_path()
     assert conditional_mean(np.array([T]), T, 123.0, *p)[0] == pytest.approx(123.0)
 
 
-def test_forecast_band_contains_the_mean_and_never_falls(real_series):
+@pytest.mark.parametrize("fitter", [fit_lsq, fit_mle])
+def test_forecast_bands_are_nested_and_never_fall(real_series, fitter):
     s = next(x for x in real_series if x.model == "stabilityai/stable-diffusion-2-1")
-    fit = fit_lsq(s)
+    fit = fitter(s)
     fc = forecast(fit, s, horizon=6)
     assert fc.t.tolist() == [29, 30, 31, 32, 33, 34]
-    assert np.all(fc.lo <= fc.mean) and np.all(fc.mean <= fc.hi)
-    assert np.all(fc.lo >= s.count[-1]) and np.all(np.diff(fc.mean) >= 0)
+    assert fit.identifiable and np.all(np.isfinite(fc.mean))
+    assert np.all(fc.lo <= fc.lo50) and np.all(fc.lo50 <= fc.median) and np.all(fc.median <= fc.hi50)
+    assert np.all(fc.hi50 <= fc.hi) and np.all(np.diff(fc.hi) >= 0) and np.all(np.diff(fc.mean) >= 0)
+    assert np.all(fc.lo >= s.count[-1]) and np.all(fc.mean >= s.count[-1]) and fc.lower_bound == s.count[-1]
     with pytest.raises(InputError):
         forecast(fit, s, horizon=0)
 
@@ -90,7 +95,7 @@ def test_forecast_band_covers_simulated_futures(fitter):
     for seed in range(20):
         events = wsb.simulate_events(*truth, until=30.0, rng=seed)
         past = series_from_events("sim", events[events <= 18.0], 18.0)
-        fc = forecast(fitter(past, profile=False), past, horizon=6)
+        fc = forecast(fitter(past), past, horizon=6)
         # the 90% band must hold the true conditional mean at all six times in most paths
         true_mean = conditional_mean(fc.t, 18.0, past.count[-1], *truth)
         hits += np.all((fc.lo <= true_mean * 1.0001) & (true_mean <= fc.hi * 1.0001))
@@ -126,5 +131,5 @@ def test_poor_fit_is_flagged_by_r2():
     s.t = np.arange(1.0, 31.0)
     s.count = np.tile([5.0, 50.0], 15)  # no growth curve at all
     s.events = np.linspace(0.5, 29, 50)
-    fit = fit_lsq(s, profile=False)
+    fit = fit_lsq(s, intervals=False)
     assert is_poor_fit(fit) and not math.isnan(fit.r2)

@@ -42,36 +42,42 @@ def small_csv(tmp_path, children_csv):
 
 
 def test_fit_json_on_the_real_crawl(capsys, children_csv):
-    code, out, err = run(capsys, "growth", "fit", str(children_csv), "--json")
+    code, out, err = run(capsys, "growth", "fit", str(children_csv), "--json", "--method", "lsq")
     assert code == 0
-    fits = {d["model"]: d for d in _strict(out)}
-    assert len(fits) == 21
-    required = {
-        "model",
-        "n_events",
-        "mu",
-        "sigma",
-        "lambda",
-        "mu_stderr",
-        "sigma_stderr",
-        "lambda_stderr",
-        "c_inf",
-        "r2",
-        "identifiable",
-        "anomalous_months",
-        "method",
-        "m",
-        "unit",
-    }
-    assert all(required <= d.keys() for d in fits.values())
+    results = {d["model"]: d for d in _strict(out)}
+    assert len(results) == 21
+    assert all(
+        {"model", "series", "fits", "forecasts", "anomalous_months", "poor_fit"} <= d.keys() for d in results.values()
+    )
+    fits = {name: d["fits"]["lsq"] for name, d in results.items()}
+    for fit in fits.values():
+        assert {
+            "mu",
+            "sigma",
+            "lambda",
+            "c_inf",
+            "r2",
+            "identifiable",
+            "status",
+            "reasons",
+            "method",
+            "m",
+        } <= fit.keys()
+        assert {"value", "stderr", "interval"} <= fit["lambda"].keys()
     for name in ("meta-llama/Llama-2-7b-chat-hf", "microsoft/phi-2", "stabilityai/stable-diffusion-2-1"):
         assert fits[name]["r2"] >= 0.94
     for name in ("google/gemma-7b", "meta-llama/Llama-2-7b"):
-        assert fits[name]["identifiable"] is False and fits[name]["c_inf"] is None and fits[name]["reasons"]
-    assert 19 in fits["meta-llama/Llama-2-7b-chat-hf"]["anomalous_months"]
-    phi = fits["microsoft/phi-2"]
-    assert (phi["method"], phi["m"], phi["unit"], phi["n_events"]) == ("lsq", 30.0, "month", 291)
-    assert phi["c_inf"] == pytest.approx(30 * np.expm1(phi["lambda"]))
+        assert fits[name]["identifiable"] is False and fits[name]["c_inf"]["value"] is None and fits[name]["reasons"]
+        assert fits[name]["status"].startswith("not identifiable: ")
+        assert all(v is None for v in results[name]["forecasts"]["lsq"]["mean"])  # no point forecast
+    assert fits["bigscience/bloom"]["status"].startswith("not fitted: ")
+    assert 19 in results["meta-llama/Llama-2-7b-chat-hf"]["anomalous_months"]
+    phi, phi_series = fits["microsoft/phi-2"], results["microsoft/phi-2"]["series"]
+    assert (phi["method"], phi["m"], phi_series["unit"], phi_series["n_events"]) == ("lsq", 30.0, "month", 291)
+    assert phi["c_inf"]["value"] == pytest.approx(30 * np.expm1(phi["lambda"]["value"]))
+    lo, hi = phi["lambda"]["interval"]
+    assert lo < phi["lambda"]["value"] < hi and phi["interval_method"].startswith("parametric bootstrap")
+    assert phi_series["release_source"] == "hub created_at" and phi_series["release_reason"]
 
 
 def test_fit_table_bundle_and_refit_from_the_bundle(capsys, small_csv, tmp_path):
@@ -79,7 +85,7 @@ def test_fit_table_bundle_and_refit_from_the_bundle(capsys, small_csv, tmp_path)
     code, out, err = run(capsys, "growth", "fit", str(small_csv), "--out", str(bundle))
     assert code == 0 and bundle.exists()
     assert "microsoft/phi-2" in out and "meta-llama/Llama-2-7b" in out and str(bundle) in out
-    assert "not identifiable" in out.lower() or "Not identifiable" in out
+    assert "WSB fits (mle" in out and "Not identifiable" in out  # mle is the default method
     code, out, _ = run(
         capsys,
         "growth",
@@ -100,13 +106,16 @@ def test_fit_table_bundle_and_refit_from_the_bundle(capsys, small_csv, tmp_path)
         "40",
     )
     assert code == 0
-    fits = _strict(out)
-    assert [d["model"] for d in fits] == ["meta-llama/Llama-2-7b", "microsoft/phi-2"]
-    assert fits[1]["method"] == "mle" and fits[1]["unit"] == "week" and fits[1]["prior"] == {"shape": 2.0, "rate": 1.0}
-    assert len(fits[1]["forecast"]["t"]) == 4
-    bt = fits[1]["backtest"]
+    results = _strict(out)
+    assert [d["model"] for d in results] == ["meta-llama/Llama-2-7b", "microsoft/phi-2"]
+    phi = results[1]
+    fit = phi["fits"]["mle"]
+    assert fit["method"] == "mle" and phi["series"]["unit"] == "week"
+    assert fit["prior"] == {"shape": 2.0, "rate": 1.0, "source": "user"}
+    assert len(phi["forecasts"]["mle"]["t"]) == 4
+    bt = phi["backtests"]["mle"]
     assert bt["k"] == 40 and bt["t"][0] == 41 and 0 <= bt["mape"] < 1 and len(bt["predicted"]) == len(bt["observed"])
-    assert fits[1]["t_peak"] > 0
+    assert fit["t_peak"] > 0
 
 
 def test_report_writes_figures_and_tables(capsys, small_csv, tmp_path):
@@ -193,11 +202,11 @@ def test_release_date_and_floor_switch_on_the_cli(capsys, tmp_path):
     code, out, err = run(capsys, "growth", "fit", str(csv_path), "--json")
     assert code == 0 and "skipped org/empty" in err
     (fit,) = _strict(out)
-    assert fit["release_source"] == "earliest child" and "floor" in fit["release_reason"]
+    assert fit["series"]["release_source"] == "earliest child" and "floor" in fit["series"]["release_reason"]
     code, out, _ = run(capsys, "growth", "fit", str(csv_path), "--json", "--no-floor-rule")
-    assert _strict(out)[0]["release_source"] == "hub created_at"
+    assert _strict(out)[0]["series"]["release_source"] == "hub created_at"
     code, out, _ = run(capsys, "growth", "fit", str(csv_path), "--json", "--release-date", "org/floored=2022-10-01")
     (fit,) = _strict(out)
-    assert fit["release_source"] == "user" and fit["release_date"].startswith("2022-10-01")
+    assert fit["series"]["release_source"] == "user" and fit["series"]["release_date"].startswith("2022-10-01")
     code, out, err = run(capsys, "growth", "fit", str(csv_path), "--release-date", "org/floored=later")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "not a date" in err

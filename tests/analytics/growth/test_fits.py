@@ -42,7 +42,7 @@ def test_real_curves_fit_and_flag_as_the_issue_says(real_series):
 
 def test_mle_runs_on_every_real_curve(real_series):
     for s in real_series.values():
-        f = fit_mle(s, m=30, profile=False)
+        f = fit_mle(s, m=30, intervals=False)
         assert f.method == "mle"
         if s.n_events >= 5:
             assert np.all(np.isfinite(f.params)) and np.isfinite(f.log_likelihood)
@@ -74,7 +74,7 @@ def test_lsq_recovers_parameters_of_paths_drawn_from_the_process(mu, sigma, lam,
     t = np.arange(1.0, 49.0)
     s = series_from_events("sim", np.linspace(0.5, 47.0, 50), 48.0)
     s.count = wsb.simulate_counts(t, mu, sigma, lam, m=m, rng=seed)[0]
-    fit = fit_lsq(s, m=m, profile=False)
+    fit = fit_lsq(s, m=m, intervals=False)
     assert fit.success
     assert fit.params == pytest.approx([mu, sigma, lam], rel=0.15)
 
@@ -84,7 +84,7 @@ def test_mle_recovers_parameters_with_calibrated_errors():
     z = []
     for seed in range(25):
         events = wsb.simulate_events(*truth, m=30.0, until=40.0, rng=seed)
-        fit = fit_mle(series_from_events("sim", events, 40.0), m=30.0, profile=False)
+        fit = fit_mle(series_from_events("sim", events, 40.0), m=30.0, intervals=False)
         assert fit.success and np.all(np.isfinite(fit.stderr))
         z.append((fit.params - truth) / fit.stderr)
     z = np.array(z)
@@ -98,7 +98,7 @@ def test_mle_recovers_parameters_with_calibrated_errors():
 def test_mle_recovers_parameters_property(mu, sigma, lam, seed):
     m = 200.0  # many events: the estimate must land close to the truth
     events = wsb.simulate_events(mu, sigma, lam, m=m, until=60.0, rng=seed)
-    fit = fit_mle(series_from_events("sim", events, 60.0), m=m, profile=False)
+    fit = fit_mle(series_from_events("sim", events, 60.0), m=m, intervals=False)
     truth = np.array([mu, sigma, lam])
     assert np.all(np.abs(fit.params - truth) < 5 * fit.stderr)
     assert fit.params == pytest.approx(truth, rel=0.15)
@@ -125,9 +125,9 @@ def test_closed_form_lambda_maximizes_likelihood_and_posterior():
 
 def test_prior_shrinks_a_poorly_identified_lambda(real_series):
     s = real_series["meta-llama/Llama-2-7b"]
-    free = fit_mle(s, m=30, profile=False)
-    shrunk = fit_mle(s, m=30, prior=(2.0, 1.0), profile=False)
-    assert shrunk.lam < free.lam and shrunk.prior == {"shape": 2.0, "rate": 1.0}
+    free = fit_mle(s, m=30, intervals=False)
+    shrunk = fit_mle(s, m=30, prior=(2.0, 1.0), intervals=False)
+    assert shrunk.lam < free.lam and shrunk.prior == {"shape": 2.0, "rate": 1.0, "source": "user"}
 
 
 def test_unsaturated_curve_is_not_identifiable():
@@ -159,7 +159,7 @@ def test_few_events_or_a_truncated_listing_are_never_identifiable(real_series):
         assert math.isnan(fit.c_inf)
 
     phi = real_series["microsoft/phi-2"]
-    assert analyze(phi).fits["lsq"].identifiable
+    assert analyze(phi, methods="lsq").fits["lsq"].identifiable
     phi.truncated = True  # the same counts from a listing that hit a page cap
-    capped = analyze(phi).fits["lsq"]
+    capped = analyze(phi, methods="lsq").fits["lsq"]
     assert not capped.identifiable and any("truncated" in r for r in capped.reasons)
