@@ -1,12 +1,17 @@
 """Growth of a base model's model tree on the Hub, and Wang-Song-Barabasi fits of it.
 
-The facade, imported lazily (``import hubscape.analytics.growth`` stays cheap)::
+The facade, imported lazily (``import hubscape.analytics.growth`` stays cheap; it is
+``hs.growth`` in the notebook API)::
 
     >>> from hubscape.analytics import growth
-    >>> series = growth.load_series(["hf_finetune_children_by_base.csv"], unit="month")
-    >>> result = growth.analyze(series[0], methods=("lsq", "mle"), m=30, horizon=12)
-    >>> result.fits["lsq"].params, result.fits["lsq"].identifiable, result.anomalous_periods
-    >>> growth.write_growth_bundle("fits.safetensors", [result], horizon=12)
+    >>> results = growth.fit("hf_finetune_children_by_base.csv", methods=("lsq", "mle"), m=30, unit="month")
+    >>> results[0].fits["mle"].lam_interval, results[0].fits["mle"].status, results.report()
+    >>> results.save("fits.safetensors"); growth.GrowthResults.load("fits.safetensors")
+    >>> bt = growth.backtest("hf_finetune_children_by_base.csv", cutoffs=[6, 12], horizons=[3, 6, 12])
+
+The pieces: ``load_series`` (one source or several), ``analyze`` (one series), ``fit_lsq`` /
+``fit_mle`` / ``fit_batch``, ``forecast``, ``fit_gamma_prior``; docs/growth.md says what every
+number means and how well it held up.
 """
 
 from importlib import import_module
@@ -21,10 +26,15 @@ _EXPORTS = {
     "fit_mle": "mle",
     "fit_batch": "batch",
     "forecast": "forecast",
-    "backtest": "forecast",
+    "fit": "api",
+    "backtest": "api",
+    "BacktestResult": "backtesting",
+    "fit_gamma_prior": "prior",
+    "GammaPrior": "prior",
     "jump_periods": "anomalies",
     "FitResult": "results",
     "GrowthResult": "results",
+    "GrowthResults": "results",
     "Forecast": "results",
     "read_growth_bundle": "growth_bundle",
     "write_growth_bundle": "growth_bundle",

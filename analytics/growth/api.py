@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.analysis import DEFAULT_METHOD, METHODS, analyze
-from hubscape.analytics.growth.backtest import METHODS as BACKTEST_METHODS
-from hubscape.analytics.growth.backtest import BacktestResult, run_backtest
+from hubscape.analytics.growth.backtesting import METHODS as BACKTEST_METHODS
+from hubscape.analytics.growth.backtesting import BacktestResult, run_backtest
 from hubscape.analytics.growth.prior import GammaPrior, fit_gamma_prior
 from hubscape.analytics.growth.results import GrowthResults
 from hubscape.analytics.growth.series import GrowthSeries
@@ -130,7 +130,7 @@ def backtest(
     seed: int = 0,
     progress: Callable[[str, int], None] | None = None,
 ) -> BacktestResult:
-    """Backtest ``methods`` against the baselines on every model of ``sources`` (see :mod:`.backtest`).
+    """Backtest ``methods`` against the baselines on every model of ``sources`` (see :mod:`.backtesting`).
 
     >>> bt = backtest("children.csv", cutoffs=[6, 9, 12], horizons=[3, 6, 12])
     >>> bt.summary()["methods"]     # per method and horizon: median_ape, coverage_50, coverage_90, ...

@@ -25,7 +25,7 @@ no point forecast (``mean`` is NaN): only its bands, and the count so far as a l
     >>> bt = backtest(series, k=12)          # fit months 1-12, score the forecast of the rest
     >>> bt.mape, bt.rmse
 
-For many series, cutoffs and horizons side by side with baselines see :mod:`.backtest`.
+For many series, cutoffs and horizons side by side with baselines see :mod:`.backtesting`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 
 from hubscape.analytics.growth import api
 from hubscape.analytics.growth import model as wsb
-from hubscape.analytics.growth.backtest import BacktestResult, last_value, linear, run_backtest
+from hubscape.analytics.growth.backtesting import BacktestResult, last_value, linear, run_backtest
 from hubscape.analytics.growth.series import series_from_events
 from hubscape.core.errors import InputError
 from hubscape.viewer.cli import main

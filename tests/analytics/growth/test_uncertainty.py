@@ -40,7 +40,7 @@ def test_default_method_lambda_intervals_cover_the_truth():
         hits.append(lo <= truth[2] <= hi)
         wald.append(abs(fit.lam - truth[2]) <= 1.6449 * fit.stderr[2])
     coverage = np.mean(hits)
-    assert 0.85 <= coverage <= 0.95, coverage  # 80 paths: 0.9125 with these seeds
+    assert 0.85 <= coverage <= 0.95, coverage  # 80 stated paths (bench/growth_study.py: 86% on A, 94% on B)
     assert 0.8 <= np.mean(wald) <= 0.97
 
 
