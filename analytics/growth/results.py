@@ -600,7 +600,7 @@ def decode_results(bundle: Bundle, name: str = "growth bundle") -> GrowthResults
                 source=p.get("source", "user"),
                 n_series=int(p.get("n_series", 0)),
             )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BundleError(f"{name}: growth bundle meta is incomplete or malformed ({exc!r})") from None
     out.provenance = {k: v for k, v in bundle.provenance.items() if k != "sources"}
     return out
