@@ -26,7 +26,7 @@ from hubscape.core.errors import InputError
 #: Bundle kind -> "module:callable" that reads a bundle file of that kind as its result.
 LOADERS = {
     "activations": "hubscape.analytics.activations.result:ActivationResult.load",
-    "growth": "hubscape.analytics.growth.growth_bundle:read_growth_bundle",
+    "growth": "hubscape.analytics.growth.results:GrowthResults.load",
     "landscape": "hubscape.analytics.landscape.result:LandscapeResult.load",
     "scene": "hubscape.viewer.scene.serialize:load_scene",
 }

@@ -13,6 +13,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: script -> files it must write into its output folder
 SCRIPTS = {
     "backdoor_activations.py": ["activations.safetensors", "activations.png"],
+    "growth_fit.py": ["growth.safetensors", "growth.png"],
+    "landscape_own_model.py": ["landscape.safetensors", "landscape.png"],
 }
 
 
