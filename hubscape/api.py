@@ -94,9 +94,10 @@ def export(
 ) -> Path:
     """Write the figure of ``x`` to ``path``: PNG, SVG or PDF (3D view as a raster under vector
     axes, labels and legend) or glTF (.glb), chosen by the extension; returns the path."""
-    from hubscape.viewer.export import check_format, export_scene
+    from hubscape.core.outputs import check_output_file
+    from hubscape.viewer.export import FORMATS, export_scene
 
-    check_format(path)
+    check_output_file(path, "the figure path", suffixes=FORMATS)  # before any fitting or drawing
     built = scene(x, theme=theme, **options)
     return export_scene(built, path, size=size, dpi=dpi, theme=built.theme, transparent=transparent)
 

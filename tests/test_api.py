@@ -29,6 +29,16 @@ def test_dir_lists_the_api():
 
 
 @pytest.fixture(scope="module")
+def growth_csv(tmp_path_factory):
+    """A small children CSV: three synthetic trees drawn from the WSB model (the growth demo's data)."""
+    from hubscape.viewer.sources.demos import demo_children_csv
+
+    path = tmp_path_factory.mktemp("growth") / "demo.csv"
+    path.write_text(demo_children_csv())
+    return path
+
+
+@pytest.fixture(scope="module")
 def acts():
     torch = pytest.importorskip("torch")
     from hubscape.analytics.activations.digits import seeded_cnn
@@ -85,7 +95,7 @@ def test_landscape_in_one_call_draws_and_round_trips(tmp_path):
     assert isinstance(back, LandscapeResult) and np.array_equal(back.loss, result.loss)
 
 
-def test_load_gives_the_typed_result_of_each_kind(acts, tmp_path):
+def test_load_gives_the_typed_result_of_each_kind(acts, growth_csv, tmp_path):
     from hubscape.analytics.activations.result import ActivationResult
     from hubscape.viewer.scene.model import Scene
     from hubscape.viewer.scene.serialize import save_scene
@@ -95,6 +105,11 @@ def test_load_gives_the_typed_result_of_each_kind(acts, tmp_path):
     scene = hs.scene("demo:landscape")
     loaded = hs.load(save_scene(tmp_path / "scene.safetensors", scene))
     assert isinstance(loaded, Scene) and loaded.title == scene.title
+    fits = hs.growth.fit(growth_csv)
+    growth = hs.load(fits.save(tmp_path / "growth.safetensors"))
+    assert type(growth).__name__ == "GrowthResults" and [r.series.model for r in growth] == [
+        r.series.model for r in fits
+    ]
     (tmp_path / "notes.txt").write_text("not a bundle")
     for bad, needle in (
         (tmp_path / "missing.safetensors", "no such bundle"),
@@ -102,6 +117,14 @@ def test_load_gives_the_typed_result_of_each_kind(acts, tmp_path):
     ):
         with pytest.raises(InputError, match=needle):
             hs.load(bad)
+
+
+@pytest.mark.render
+def test_export_checks_its_path_before_any_work(growth_csv, tmp_path):
+    (tmp_path / "taken.png").mkdir()
+    for bad, needle in ((tmp_path / "fig.jpeg", "must end in"), (tmp_path / "taken.png", "is a folder")):
+        with pytest.raises(InputError, match=needle):
+            hs.export(growth_csv, bad)
 
 
 @pytest.mark.render
