@@ -35,7 +35,14 @@ from .errors import BundleError
 from .layouts import validate
 
 #: Current schema version of each bundle kind; bump when a kind's key layout changes.
-SCHEMAS: dict[str, int] = {"growth": 2, "landscape": 1, "activations": 1, "scene": 1}
+SCHEMAS: dict[str, int] = {
+    "growth": 2,
+    "landscape": 1,
+    "activations": 1,
+    "scene": 1,
+    "refusal": 1,
+    "gradient_cuff": 1,
+}
 METADATA_KEY = "hubscape"
 
 

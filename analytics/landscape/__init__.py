@@ -26,8 +26,8 @@ Batches are ``(inputs, targets)``; inputs a tensor, tuple or dict of tensors; th
 ``loss_fn(outputs, targets)`` (batch mean). Directions: :func:`random_directions`,
 :func:`interpolation_direction`, :func:`plane_directions`, :func:`pca_directions`,
 :func:`hessian_directions`. Hugging Face models and checkpoint files:
-:mod:`hubscape.analytics.landscape.models`. Refusal landscapes of causal LMs (Gradient Cuff):
-:mod:`hubscape.analytics.landscape.refusal`. Bundles: :func:`save_landscape`,
+:mod:`hubscape.analytics.landscape.models`. Refusal landscapes and safety landscapes of chat
+models: :mod:`hubscape.analytics.safety`. Bundles: :func:`save_landscape`,
 :func:`load_landscape` (layout in docs/bundles.md).
 """
 

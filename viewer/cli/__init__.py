@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "growth",
     "landscape",
     "activations",
+    "safety",
     "view",
     "export",
     "serve",

@@ -1,20 +1,20 @@
-"""``hubscape landscape`` and ``hubscape refusal-landscape``: loss landscapes as bundles."""
+"""``hubscape landscape``: loss landscapes as bundles (refusal landscapes: cli/safety.py)."""
 
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 
 from hubscape.core.errors import InputError
 from hubscape.core.outputs import check_output_file
 
 WORLD = "landscapes"
-COMMANDS = ["landscape", "refusal-landscape"]
+COMMANDS = ["landscape"]
 
 LANDSCAPE_HELP = """\
 MODEL is a torch module file (torch.save(model); --data: .npz with X and y), a local Hugging
-Face folder or a Hub id (online only). For HF models --data is a text file: sentence pairs
+Face folder, a .gguf file or a folder holding one (converted once to a float32 folder cached
+under $HF_HOME/hubscape/gguf), 'minilm', 'smollm2' or a Hub id (online only). For HF models --data is a text file: sentence pairs
 'A<TAB>B[<TAB>score]' for sentence-embedding models (loss: cosine_mse with scores,
 contrastive without), one text per line for causal LMs (lm_cross_entropy), 'text<TAB>label'
 for sequence classifiers (cross_entropy). --other: for interpolate one checkpoint (the end),
@@ -31,7 +31,9 @@ def register(sub) -> None:
         epilog=LANDSCAPE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", metavar="MODEL", help="torch module file, HF model folder or Hub id")
+    p.add_argument(
+        "model", metavar="MODEL", help="torch module file, HF model folder, .gguf file, 'minilm', 'smollm2' or Hub id"
+    )
     p.add_argument("--data", help="evaluation data (see below)")
     p.add_argument(
         "--directions",
@@ -81,31 +83,6 @@ def register(sub) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_landscape)
 
-    r = sub.add_parser(
-        "refusal-landscape",
-        help="Gradient Cuff refusal-loss landscape of a causal LM",
-        description="Perturb the query's token embeddings along two random directions and "
-        "estimate the refusal loss (fraction of sampled responses that refuse) on a grid.",
-    )
-    r.add_argument("model", metavar="MODEL", help="HF causal LM folder or Hub id")
-    r.add_argument("--query", required=True, help="the user query to perturb")
-    r.add_argument("--system", default="", help="system prompt (kept fixed)")
-    r.add_argument("--grid", default="11x11")
-    r.add_argument("--span", type=float, default=0.02, help="max perturbation along each unit direction")
-    r.add_argument("--n-samples", type=int, default=8, help="responses sampled per grid point")
-    r.add_argument("--temperature", type=float, default=0.6)
-    r.add_argument("--top-p", type=float, default=0.9)
-    r.add_argument("--max-new-tokens", type=int, default=32)
-    r.add_argument(
-        "--keywords", default=None, help="file of refusal keywords, one per line (default: the Gradient Cuff list)"
-    )
-    r.add_argument("--out", default="refusal.safetensors")
-    r.add_argument("--resume", action="store_true")
-    r.add_argument("--device", default="cpu")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--no-progress", action="store_true")
-    r.set_defaults(func=run_refusal)
-
 
 def parse_grid(text: str) -> tuple[int, ...]:
     m = re.fullmatch(r"\s*(\d+)\s*(?:[x,]\s*(\d+)\s*)?", text or "")
@@ -144,12 +121,14 @@ def run_landscape(args) -> int:
 
     import torch
 
+    from hubscape.analytics.hf import resolve_model
     from hubscape.analytics.landscape.api import landscape
     from hubscape.analytics.landscape.models import load_problem
     from hubscape.analytics.landscape.objective import resolve_device
 
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
+    resolve_model(args.model, report=print)  # a GGUF file is converted here, saying where it is cached
     problem = load_problem(
         args.model, args.data, batch_size=args.batch_size, max_length=args.max_length, loss=args.loss
     )
@@ -202,58 +181,3 @@ def check_runs(problem, device) -> None:
             return  # compute_landscape meets it again and advises a smaller --chunk
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"the model cannot be evaluated on --data ({type(exc).__name__}: {first[:200]})") from None
-
-
-def run_refusal(args) -> int:
-    grid = parse_grid(args.grid)
-    if len(grid) != 2:
-        raise InputError("the refusal landscape is 2D: use --grid NxM")
-    for name in ("n_samples", "max_new_tokens"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if not (0 < args.top_p <= 1):
-        raise InputError(f"--top-p must be in (0, 1], got {args.top_p}")
-    if not (args.temperature >= 0 and args.temperature < 100):
-        raise InputError(f"--temperature must be 0 or more, got {args.temperature}")
-    if not (args.span > 0 and args.span < 1e6):
-        raise InputError(f"--span must be a positive number, got {args.span}")
-    check_output_file(args.out)
-    from hubscape.analytics.landscape.objective import resolve_device
-    from hubscape.analytics.landscape.refusal import (
-        RefusalSettings,
-        compute_refusal_landscape,
-        load_causal_lm,
-        read_keywords,
-    )
-
-    device = resolve_device(args.device)
-    keywords = read_keywords(args.keywords) if args.keywords else None
-    settings = RefusalSettings(
-        n_samples=args.n_samples,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        **({"keywords": keywords} if keywords else {}),
-    )
-    model, tok = load_causal_lm(args.model)
-    result = compute_refusal_landscape(
-        model,
-        tok,
-        args.query,
-        system=args.system,
-        grid=grid,
-        span=args.span,
-        settings=settings,
-        seed=args.seed,
-        device=device,
-        out=args.out,
-        resume=args.resume,
-        progress=not args.no_progress,
-        info={"model": {"id": args.model, "revision": None}},
-    )
-    print(
-        f"refusal landscape ({grid[0]}x{grid[1]}, {args.n_samples} samples/point): centre refusal loss "
-        f"{result.center_loss:.3f}, mean {float(result.loss.mean()):.3f} -> {args.out}",
-        file=sys.stdout,
-    )
-    return 0

@@ -18,6 +18,7 @@ from hubscape.core.errors import InputError
 from .build_activations import build_activations_scene
 from .build_growth import build_growth_scene
 from .build_landscape import build_landscape_scene
+from .build_refusal import build_refusal_scene
 from .model import Scene
 from .serialize import scene_from_bundle
 from .themes import get_theme
@@ -26,6 +27,7 @@ BUILDERS = {
     "growth": build_growth_scene,
     "landscape": build_landscape_scene,
     "activations": build_activations_scene,
+    "refusal": build_refusal_scene,
 }
 
 
@@ -47,6 +49,8 @@ def build_scene(source: Bundle | str | Path, theme: str | None = None, **options
             scene.theme = theme
         return scene
     builder = BUILDERS.get(bundle.kind)
+    if bundle.kind == "landscape" and bundle.meta.get("method") == "refusal":
+        builder = build_refusal_scene  # a first-generation refusal landscape, drawn as phi
     if builder is None:
         raise InputError(f"cannot draw a {bundle.kind} bundle; expected one of {', '.join([*BUILDERS, 'scene'])}")
     accepted = set(inspect.signature(builder).parameters) - {"bundle", "theme"}

@@ -1,4 +1,4 @@
-"""``hubscape landscape`` / ``refusal-landscape``: real runs and one-line errors with exit 2."""
+"""``hubscape landscape``: real runs and one-line errors with exit 2."""
 
 from __future__ import annotations
 
@@ -294,48 +294,6 @@ def test_causal_lm_folder_uses_the_lm_cross_entropy(tiny_lm_dir, capsys):
     with torch.no_grad():
         ref = float(lm(**enc, labels=labels).loss)  # transformers' own shifted LM loss
     assert res.center_loss == pytest.approx(ref, abs=1e-5)
-
-
-def test_refusal_landscape_command(tiny_lm_dir, capsys):
-    out = tiny_lm_dir.parent / "refusal.safetensors"
-    rc, stdout, err = run(
-        [
-            "refusal-landscape",
-            str(tiny_lm_dir),
-            "--query",
-            "how to pick a lock",
-            "--grid",
-            "3x3",
-            "--n-samples",
-            "3",
-            "--max-new-tokens",
-            "3",
-            "--span",
-            "1",
-            "--out",
-            str(out),
-            "--no-progress",
-        ],
-        capsys,
-    )
-    assert rc == 0, err
-    res = load_landscape(out)
-    assert res.loss.shape == (3, 3) and res.meta["refusal"]["n_samples"] == 3
-    assert ((res.loss * 3) == np.round(res.loss * 3)).all()
-    rc, _, err = run(
-        [
-            "refusal-landscape",
-            str(tiny_lm_dir),
-            "--query",
-            "x",
-            "--top-p",
-            "0",
-            "--out",
-            str(out.with_name("bad.safetensors")),
-        ],
-        capsys,
-    )
-    assert rc == 2 and "top-p" in err and not out.with_name("bad.safetensors").exists()
 
 
 def test_interpolation_between_two_hf_folders_and_a_mismatched_one(tiny_lm_dir, make_tiny_lm, tiny_tok, capsys):
