@@ -163,7 +163,9 @@ class GradientCuffResult(Result):
 
     @property
     def threshold(self) -> float:
-        return float(self.settings["threshold"])
+        """t; infinite (stored as null in JSON) when no false positive rate target could be met."""
+        t = self.settings.get("threshold")
+        return math.inf if t is None else float(t)
 
     def stage(self) -> np.ndarray:
         """Which stage rejects each query: 1, 2, or 0 (passed)."""

@@ -118,11 +118,10 @@ def compute_safety_landscape(
     error); the grid is saved after every point and resumable like any landscape. Random
     directions get ``meta.visage``.
     """
-    import torch
-
-    from ..landscape.bundle import save_landscape
-    from ..landscape.grid import grid_axes, previous_result, run_grid, weights_in_place
-    from ..landscape.result import LandscapeResult
+    from ..landscape.grid import grid_axes
+    from ..landscape.result import LandscapeResult, save_landscape
+    from ..landscape.runner import Serial, previous_result, run_grid
+    from ..landscape.weights import PointWriter, moving_names
 
     x, y = grid_axes(directions, grid, span)
     info = dict(info or {})
@@ -138,52 +137,46 @@ def compute_safety_landscape(
     )
     result.meta["safety"] = metric.describe()
     previous = previous_result(out, resume)
-    origin = {k: v for k, v in directions.origin.items()}
-    params = dict(model.named_parameters())
-    names = [k for k in origin if k in params]
-    if len(names) != len(origin):
+    own = dict(model.named_parameters())
+    if set(directions.origin) - set(own):
         raise InputError("the directions do not belong to this model (parameter names differ)")
-    o_list = [origin[k] for k in names]
-    d1 = [directions.d1[k].to(origin[k].dtype) for k in names]
-    d2 = None if directions.d2 is None else [directions.d2[k].to(origin[k].dtype) for k in names]
-
-    def write(a: float, b: float | None) -> None:  # weights = origin + a d1 + b d2, in place
-        p = [params[k] for k in names]
-        with torch.no_grad():
-            torch._foreach_copy_(p, o_list)
-            if a:
-                torch._foreach_add_(p, d1, alpha=float(a))
-            if d2 is not None and b:
-                torch._foreach_add_(p, d2, alpha=float(b))
-
-    def at(a: float, b: float | None) -> float:
-        write(a, b)
-        value = metric.attack_success_rate(model)
-        if on_point is not None:
-            on_point()
-        return value
-
+    writer = PointWriter(
+        model, directions.origin, directions.d1, directions.d2, moving_names(directions.d1, directions.d2)
+    )
     centre_texts: list[str] = []
 
+    class Points:
+        """ASR at each point, the point's weights written into the model (PointWriter)."""
+
+        def __enter__(self):
+            writer.__enter__()
+
+        def __exit__(self, *exc):
+            writer.__exit__(*exc)
+
+        def __call__(self, xs, ys):
+            rows = []
+            for k, a in enumerate(xs):
+                writer.write(float(a), None if ys is None else float(ys[k]))
+                rows.append([metric.attack_success_rate(model)])
+                if on_point is not None:
+                    on_point()
+            return rows
+
     def centre():
-        write(0.0, None)
+        writer.write(0.0, None if directions.d2 is None else 0.0)
         centre_texts.extend(metric.responses(model))
         return [metric.judge(centre_texts)]
 
-    def evaluate(xs, ys):
-        return [[at(a, None if ys is None else b)] for a, b in zip(xs, ys if ys is not None else xs)]
-
-    with weights_in_place(model, origin):
-        run_grid(
-            result,
-            evaluate,
-            centre,
-            chunk=1,
-            out=out,
-            previous=previous,
-            progress=progress,
-            oom_advice="while generating: lower --batch-size or --max-new-tokens",
-        )
+    run_grid(
+        result,
+        Serial(Points(), centre),
+        chunk=1,
+        out=out,
+        previous=previous,
+        progress=progress,
+        oom_advice="while generating: lower --batch-size or --max-new-tokens",
+    )
     if centre_texts:
         result.meta["safety"]["centre_responses"] = [t[:300] for t in centre_texts]
     if directions.method in ("random", "filter") and np.isfinite(result.loss).all():

@@ -186,7 +186,7 @@ def _progress(label: str, enabled: bool = True):
 
 
 def _load(args):
-    from hubscape.analytics.landscape.grid import resolve_device
+    from hubscape.analytics.landscape.objective import resolve_device
     from hubscape.analytics.safety.chat import load_chat_model
 
     device = resolve_device(args.device)
