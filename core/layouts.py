@@ -428,11 +428,55 @@ def _scene_item(c: Layout, i: int, item: dict) -> None:
         c.value(item, "log", lambda v: list_of(is_bool)(v) and len(v) == 3, "3 booleans", where)
 
 
+def _refusal(c: Layout) -> None:
+    meta = c.meta
+    queries = c.value(meta, "queries", lambda v: list_of(is_str)(v) and len(v) > 0, "a list of queries", required=True)
+    c.value(
+        meta,
+        "labels",
+        lambda v: (
+            isinstance(v, list) and len(v) == len(queries) and all(lab in (None, "benign", "malicious") for lab in v)
+        ),
+        "one of benign/malicious/null per query",
+        required=True,
+    )
+    c.value(meta, "definition", is_str, "a string", required=True)
+    c.value(meta, "span", is_number, "a number")
+    c.value(meta, "settings", is_dict, "an object")
+    c.value(meta, "model", is_dict, "an object")
+    x, y = c.axis("x"), c.axis("y")
+    c.array("phi", NUMBER, shape=(len(queries), y.size, x.size))
+    c.array("done", NUMBER_OR_BOOL, shape=(len(queries), y.size, x.size))
+
+
+def _gradient_cuff(c: Layout) -> None:
+    meta = c.meta
+    queries = c.value(meta, "queries", lambda v: list_of(is_str)(v) and len(v) > 0, "a list of queries", required=True)
+    c.value(
+        meta,
+        "labels",
+        lambda v: (
+            isinstance(v, list) and len(v) == len(queries) and all(lab in (None, "benign", "malicious") for lab in v)
+        ),
+        "one of benign/malicious/null per query",
+        required=True,
+    )
+    c.value(meta, "definition", is_str, "a string")
+    c.value(meta, "model", is_dict, "an object")
+    settings = c.value(meta, "settings", is_dict, "an object", required=True)
+    c.value(settings, "threshold", lambda v: is_number(v) and v >= 0, "a number >= 0 (null: infinite)", "meta.settings")
+    c.value(meta, "threshold_choice", is_dict, "an object or null")
+    c.array("phi", NUMBER, shape=(len(queries),))
+    c.array("grad_norm", NUMBER, shape=(len(queries),))
+
+
 CHECKS: dict[str, Callable[[Layout], None]] = {
     "growth": _growth,
     "landscape": _landscape,
     "activations": _activations,
     "scene": _scene,
+    "refusal": _refusal,
+    "gradient_cuff": _gradient_cuff,
 }
 
 

@@ -10,7 +10,7 @@ const DTYPES = {
   I32: Int32Array, U32: Uint32Array, I16: Int16Array, U16: Uint16Array,
   I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
 };
-export const SCHEMAS = { growth: 2, landscape: 1, activations: 1, scene: 1 };
+export const SCHEMAS = { growth: 2, landscape: 1, activations: 1, scene: 1, refusal: 1, gradient_cuff: 1 };
 const MAX_HEADER = 100000000;
 const MAX_DEPTH = 64;
 

@@ -2,8 +2,8 @@
 
     python tests/fuzz/corpus.py OUTDIR [--per-base N] [--seed S]
 
-writes ``N`` mutants of each base bundle (the built-in demos of the three worlds, shrunk, and
-two scene bundles built from them) into OUTDIR, named ``<base>-<operator>-<k>.safetensors``.
+writes ``N`` mutants of each base bundle (the built-in demos of the three worlds, shrunk, a
+refusal landscape and a Gradient Cuff run, and two scene bundles built from them) into OUTDIR, named ``<base>-<operator>-<k>.safetensors``.
 The same seed gives the same bytes. Operators, at two levels:
 
 * bytes: truncation, bit flips, header-length values, broken header JSON, tensor entries with
@@ -65,13 +65,50 @@ def base_bundles() -> dict[str, bytes]:
         arrays={"x": np.linspace(-0.25, 1.25, 13), "loss": np.cos(np.linspace(0, 3, 13)) + 1.2},
         schema=1,
     )
-    bases = {"landscape": land, "landscape1d": line, "activations": demo_activations(), "growth": demo_growth()}
+    bases = {
+        "landscape": land,
+        "landscape1d": line,
+        "activations": demo_activations(),
+        "growth": demo_growth(),
+        "refusal": _refusal_base(),
+        "gradientcuff": _gradient_cuff_base(),
+    }
     fixed = {"created_at": "2026-01-01T00:00:00+00:00", "hubscape_version": "fuzz", "python": "fuzz"}  # same bytes
     out = {name: encode_bundle(b.kind, b.arrays, b.meta, {**b.provenance, **fixed}) for name, b in bases.items()}
     for name in ("growth", "landscape"):
         arrays, meta = scene_to_bundle(build_scene(bases[name], theme="paper" if name == "growth" else "tron"))
         out[f"scene-{name}"] = encode_bundle("scene", arrays, meta, fixed)
     return out
+
+
+def _refusal_base():
+    from hubscape.analytics.safety.gradient_cuff import PHI_DEFINITION
+    from hubscape.analytics.safety.refusal_landscape import RefusalLandscapes
+
+    x, y = np.linspace(-0.02, 0.02, 5), np.linspace(-0.02, 0.02, 4)
+    xx, yy = np.meshgrid(x, y)
+    phi = np.stack([np.clip(1 - 200 * np.hypot(xx, yy), 0, 1), np.clip(20 * np.hypot(xx, yy), 0, 1)])
+    meta = {"definition": PHI_DEFINITION, "span": 0.02, "seed": 0, "model": {"id": "fuzz/chat"}, "settings": {"n": 4}}
+    res = RefusalLandscapes(
+        x, y, phi, np.ones_like(phi, bool), ["Bake a cake", "Pick a lock"], ["benign", "malicious"], meta, True
+    )
+    return res.to_bundle()
+
+
+def _gradient_cuff_base():
+    from hubscape.analytics.safety.gradient_cuff import GradientCuffResult
+
+    settings = {"n": 4, "p": 2, "mu": 0.02, "threshold": 12.5, "seed": 0}
+    res = GradientCuffResult(
+        ["Bake a cake", "Pick a lock", "Write a poem", "Hotwire a car"],
+        ["benign", "malicious", "benign", None],
+        np.array([1.0, 0.25, 0.75, 1.0]),
+        np.array([3.0, np.nan, 20.0, 8.0]),
+        settings,
+        {"id": "fuzz/chat"},
+        {"target_fpr": 0.5, "reached": True, "n_benign": 2, "stage1_benign_rejections": 0},
+    )
+    return res.to_bundle()
 
 
 # --- the container, taken apart and put back -------------------------------------------

@@ -1,4 +1,4 @@
-"""The bundle fuzz corpus (tests/fuzz/corpus.py, ~3,000 damaged bundles) through every reader:
+"""The bundle fuzz corpus (tests/fuzz/corpus.py, ~4,000 damaged bundles) through every reader:
 the Python loaders, every scene builder, the CLI, the server and the browser's parser (node).
 
 Each file must either be read or refused with a one-line HubscapeError (a 4xx from the
@@ -31,12 +31,14 @@ _spec = importlib.util.spec_from_file_location("fuzz_corpus", HERE / "corpus.py"
 corpus_module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(corpus_module)
 
-PER_BASE = 500  # 6 base bundles -> 3,000 files
+PER_BASE = 500  # 8 base bundles -> 4,000 files
 OPTIONS = {
     "growth": [{}, {"log_count": True}],
     "landscape": [{}, {"log_loss": True, "wireframe": True}],
     "activations": [{}, {"metric": "l2"}],
     "scene": [{}],
+    "refusal": [{}, {"contours": False}],
+    "gradient_cuff": [{}],
 }
 
 
@@ -64,6 +66,14 @@ def _readers(kind: str):
         from hubscape.analytics.activations.result import ActivationResult
 
         return ActivationResult.load
+    if kind == "refusal":
+        from hubscape.analytics.safety.refusal_landscape import RefusalLandscapes
+
+        return RefusalLandscapes.load
+    if kind == "gradient_cuff":
+        from hubscape.analytics.safety.gradient_cuff import GradientCuffResult
+
+        return GradientCuffResult.load
     from hubscape.viewer.scene.serialize import load_scene
 
     return load_scene
@@ -74,7 +84,7 @@ def test_corpus_is_deterministic_and_covers_every_operator(corpus, tmp_path):
     second = {p.name: p.read_bytes() for p in corpus_module.generate(tmp_path / "b", per_base=40, seed=0)}
     assert first == second
     ops = Counter(p.name.rsplit("-", 2)[1] for p in corpus)
-    assert len(corpus) == 6 * PER_BASE
+    assert len(corpus) == 8 * PER_BASE
     assert set(corpus_module.BYTE_OPS) | set(corpus_module.MEANING_OPS) <= set(ops)
 
 
@@ -159,7 +169,7 @@ def _cli(args: list[str]) -> tuple[int, str]:
 
 
 def test_cli_export(corpus, tmp_path):
-    """`hubscape export FILE --out x.glb` in-process on every 4th file (750, every operator and
+    """`hubscape export FILE --out x.glb` in-process on every 4th file (1,000, every operator and
     base): exit 0, or 2 with one line. (The builders test above covers every file.)"""
     bad, codes = [], Counter()
     for path in corpus[::4]:
@@ -194,7 +204,7 @@ def test_cli_subprocess_sample(corpus, tmp_path):
 
 
 def test_server_upload_of_every_file(corpus):
-    """POST /api/scene with every 2nd file (1,500): 200 or a 4xx with one line; never a 500."""
+    """POST /api/scene with every 2nd file (2,000): 200 or a 4xx with one line; never a 500."""
     from hubscape.viewer.server.app import ServeConfig, make_server
 
     srv = make_server(ServeConfig(port=0))
