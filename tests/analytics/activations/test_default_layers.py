@@ -60,9 +60,10 @@ def test_the_default_layers_fit_each_family(family, expected, tmp_path):
     _tokenizer(family == "bert").save_pretrained(folder)
     result = analyze_text(folder, ["the cat sat on a mat", "the dog ran"], trigger="cf")
     assert list(result.layers["clean"]) == expected and list(result.layers["triggered"]) == expected
+    entries = {entry["name"]: entry for entry in result.summary()["layers"]}
+    assert list(entries) == expected
     for name in expected:
-        entry = result.summary["layers"][name]
-        assert entry["linf"] > 0 and entry["l2_triggered"] > 0
+        assert entries[name]["clean"]["linf"] > 0 and entries[name]["triggered"]["l2"] > 0
 
 
 def test_default_layers_read_the_structure_not_the_name():
