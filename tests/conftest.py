@@ -26,3 +26,14 @@ def isolated_hf_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture(scope="session")
+def backdoor_demo(tmp_path_factory) -> Path:
+    """The output folder of `hubscape demo backdoor` (run once per session, ~1 minute on 2 cores):
+    the real activations, landscape and interpolation bundles the viewer tests draw."""
+    from hubscape.analytics.activations.backdoor import run_backdoor_demo
+
+    out = tmp_path_factory.mktemp("backdoor-demo")
+    run_backdoor_demo(out)
+    return out

@@ -31,6 +31,19 @@ _TRON_STOPS = np.array(
 )
 
 
+#: Signed values on black: neon orange (negative) through dark to neon cyan (positive).
+_TRON_DIVERGING_STOPS = np.array(
+    [
+        [0.00, 1.00, 0.60, 0.00],
+        [0.35, 0.45, 0.18, 0.02],
+        [0.50, 0.06, 0.06, 0.10],
+        [0.65, 0.00, 0.30, 0.42],
+        [1.00, 0.00, 1.00, 1.00],
+    ]
+)
+_STOPS = {"tron": _TRON_STOPS, "tron_diverging": _TRON_DIVERGING_STOPS}
+
+
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
     """The sRGB transfer function inverted (IEC 61966-2-1), element-wise on [0, 1] values."""
     c = np.asarray(c, dtype=np.float64)
@@ -53,15 +66,15 @@ def hex_to_rgba(text: str, alpha: float = 1.0) -> np.ndarray:
 
 
 def colormap_names() -> list[str]:
-    return sorted([*LUT_HEX, "tron"])
+    return sorted([*LUT_HEX, *_STOPS])
 
 
 @cache
 def lut_srgb(name: str) -> np.ndarray:
     """The 256 x 3 sRGB table of colormap ``name`` (read-only)."""
-    if name == "tron":
-        x = np.linspace(0.0, 1.0, 256)
-        table = np.stack([np.interp(x, _TRON_STOPS[:, 0], _TRON_STOPS[:, k]) for k in (1, 2, 3)], axis=1)
+    if name in _STOPS:
+        stops, x = _STOPS[name], np.linspace(0.0, 1.0, 256)
+        table = np.stack([np.interp(x, stops[:, 0], stops[:, k]) for k in (1, 2, 3)], axis=1)
     elif name in LUT_HEX:
         table = np.frombuffer(bytes.fromhex(LUT_HEX[name]), dtype=np.uint8).reshape(256, 3) / 255.0
     else:

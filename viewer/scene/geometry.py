@@ -156,24 +156,31 @@ def grid_wireframe(
 
 
 def _dedupe(points: np.ndarray) -> np.ndarray:
+    """The rows of ``points`` to keep: finite, and not a repeat of the previous kept row."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    pts = pts[np.isfinite(pts).all(axis=1)]
-    if pts.shape[0] > 1:
-        keep = np.concatenate([[True], np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-9])
-        pts = pts[keep]
-    return pts
+    keep = np.isfinite(pts).all(axis=1)
+    rows = np.flatnonzero(keep)
+    if rows.size > 1:
+        repeat = np.linalg.norm(np.diff(pts[rows], axis=0), axis=1) <= 1e-9
+        keep[rows[1:][repeat]] = False
+    return keep
 
 
-def ribbon(points: np.ndarray, width: float, color, glow: float = 1.0, side=None, **item) -> Ribbon:
+def ribbon(
+    points: np.ndarray, width: float, color, glow: float = 1.0, side=None, facing=None, data=None, **item
+) -> Ribbon:
     """Extrude a polyline (n, 3) into a ribbon ``width`` wide, lying flat (across = tangent x up).
 
     With ``side`` given, the ribbon spreads along that direction instead (projected off the
-    tangent). A light-cycle trail in the x-y plane spreads along z either way.
+    tangent); with ``facing`` (a plane normal) it spreads within that plane, perpendicular to
+    the curve, so a curve in the x-y plane keeps its width where it rises or falls steeply.
+    ``data`` (n, k) holds per-point values for the tooltip (``data_names`` in ``item``).
 
     Vertex 2k is the left edge (uv.y = -1), 2k+1 the right edge (uv.y = +1) at point k; uv.x is
     the arc length fraction. Non-finite points and repeated points are dropped.
     """
-    pts = _dedupe(points)
+    keep = _dedupe(points)
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)[keep]
     if pts.shape[0] < 2:
         raise InputError(f"a ribbon needs at least two distinct finite points, got {pts.shape[0]}")
     if not width > 0:
@@ -183,7 +190,10 @@ def ribbon(points: np.ndarray, width: float, color, glow: float = 1.0, side=None
     unit = seg / seglen[:, None]
     tangent = np.concatenate([unit[:1], unit[:-1] + unit[1:], unit[-1:]])
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
-    if side is None:
+    if facing is not None:
+        across = np.cross(np.asarray(facing, dtype=np.float64), tangent)
+        fallback = np.cross(tangent, [0.0, 1.0, 0.0])  # tangents along the plane normal
+    elif side is None:
         across = np.cross(tangent, [0.0, 1.0, 0.0])
         fallback = np.array([0.0, 0.0, 1.0])  # vertical tangents
     else:
@@ -207,6 +217,8 @@ def ribbon(points: np.ndarray, width: float, color, glow: float = 1.0, side=None
     k = np.arange(n - 1) * 2
     indices = np.concatenate([np.stack([k, k + 1, k + 2], 1), np.stack([k + 1, k + 3, k + 2], 1)])
     indices = indices.reshape(2, -1, 3).transpose(1, 0, 2).reshape(-1, 3)
+    if data is not None:
+        item["data"] = np.repeat(np.asarray(data, dtype=np.float64).reshape(keep.size, -1)[keep], 2, axis=0)
     return Ribbon(
         positions=positions,
         normals=np.repeat(normal, 2, axis=0),
@@ -219,11 +231,18 @@ def ribbon(points: np.ndarray, width: float, color, glow: float = 1.0, side=None
     )
 
 
-def band(xw: np.ndarray, lo: np.ndarray, hi: np.ndarray, z: float, color, opacity: float = 0.3, **item) -> Mesh:
-    """A vertical band in the plane z = ``z`` between heights lo and hi along world x (a forecast band)."""
+def band(
+    xw: np.ndarray, lo: np.ndarray, hi: np.ndarray, z: float, color, opacity: float = 0.3, data=None, **item
+) -> Mesh:
+    """A vertical band in the plane z = ``z`` between heights lo and hi along world x (a forecast band).
+
+    ``data`` (n, k): per-x values for the tooltip (both edges of the band share them).
+    """
     x, lo, hi = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (xw, lo, hi))
     ok = np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
     x, lo, hi = x[ok], lo[ok], hi[ok]
+    if data is not None:
+        item["data"] = np.repeat(np.asarray(data, dtype=np.float64).reshape(ok.size, -1)[ok], 2, axis=0)
     if x.size < 2:
         raise InputError("a band needs at least two finite points")
     n = x.size
@@ -237,17 +256,26 @@ def band(xw: np.ndarray, lo: np.ndarray, hi: np.ndarray, z: float, color, opacit
     return Mesh(positions=positions, normals=normals, indices=indices, colors=colors, opacity=opacity, **item)
 
 
-def polyline_segments(points: np.ndarray) -> np.ndarray:
-    """A polyline (n, 3) as segment pairs (2(n-1), 3); segments touching NaN points are dropped."""
+def polyline_segments(points: np.ndarray, data=None):
+    """A polyline (n, 3) as segment pairs (2(n-1), 3); segments touching NaN points are dropped.
+
+    With ``data`` (n, k), returns ``(segments, data of each segment end)``.
+    """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     pairs = np.stack([pts[:-1], pts[1:]], axis=1)
-    pairs = pairs[np.isfinite(pairs).all(axis=(1, 2))]
-    return pairs.reshape(-1, 3)
+    ok = np.isfinite(pairs).all(axis=(1, 2))
+    if data is None:
+        return pairs[ok].reshape(-1, 3)
+    d = np.asarray(data, dtype=np.float64).reshape(pts.shape[0], -1)
+    return pairs[ok].reshape(-1, 3), np.stack([d[:-1], d[1:]], axis=1)[ok].reshape(-1, d.shape[1])
 
 
-def polyline(points: np.ndarray, color, width: float = 1.0, **item) -> Lines:
-    """A Lines item tracing a polyline in one colour."""
-    seg = polyline_segments(points)
+def polyline(points: np.ndarray, color, width: float = 1.0, data=None, **item) -> Lines:
+    """A Lines item tracing a polyline in one colour (``data`` (n, k): per-point tooltip values)."""
+    if data is None:
+        seg = polyline_segments(points)
+    else:
+        seg, item["data"] = polyline_segments(points, data)
     return Lines(positions=seg, colors=np.tile(np.asarray(color, np.float32), (seg.shape[0], 1)), width=width, **item)
 
 

@@ -47,10 +47,19 @@ def clip_planes(camera: Camera) -> tuple[float, float]:
     return camera.distance / 100.0, camera.distance * 100.0
 
 
+def vertical_fov(camera: Camera, aspect: float) -> float:
+    """The vertical field of view (degrees) for a view of ``aspect`` = width / height: the camera's
+    own at its fitted aspect or wider, widened for narrower views so they see the same width."""
+    if camera.aspect <= 0 or aspect >= camera.aspect:
+        return camera.fov
+    half = math.tan(math.radians(camera.fov) / 2.0) * camera.aspect / aspect
+    return math.degrees(2.0 * math.atan(half))
+
+
 def projection_matrix(camera: Camera, aspect: float) -> np.ndarray:
     """The 4x4 OpenGL perspective matrix for a view of ``aspect`` = width / height."""
     near, far = clip_planes(camera)
-    f = 1.0 / math.tan(math.radians(camera.fov) / 2.0)
+    f = 1.0 / math.tan(math.radians(vertical_fov(camera, aspect)) / 2.0)
     proj = np.zeros((4, 4))
     proj[0, 0] = f / aspect
     proj[1, 1] = f
@@ -66,9 +75,10 @@ def fov_of_smaller_side(camera: Camera, width: int, height: int) -> float:
     Renderers whose camera applies ``fov`` to the smaller side (pygfx's PerspectiveCamera
     with aspect 1 and maintain_aspect) get the same picture as ``project`` with this value.
     """
+    fov = vertical_fov(camera, width / height)
     if width >= height:
-        return camera.fov
-    half = math.tan(math.radians(camera.fov) / 2.0) * width / height
+        return fov
+    half = math.tan(math.radians(fov) / 2.0) * width / height
     return math.degrees(2.0 * math.atan(half))
 
 
@@ -109,31 +119,68 @@ def fit_camera(
     fov: float = 40.0,
     aspect: float = 1.5,
     fill: float = 0.9,
+    margins=(0.0, 0.0, 0.0, 0.0),
+    points=None,
 ) -> Camera:
-    """An orbit camera looking at the centre of ``bounds`` (2, 3), as close as keeps the box in frame.
+    """An orbit camera looking at ``bounds`` (2, 3), as close as keeps the box in frame.
 
-    The eight corners of the box must project within ``fill`` of the frame's half-size at
-    ``aspect`` (width / height); found by bisection on the distance, starting from the
-    distance at which the bounding sphere fits (always enough).
+    The eight corners of the box (or ``points`` instead, e.g. the corners of each item) must project within
+    ``fill`` of the free part of the frame at ``aspect`` (width / height): the frame less
+    ``margins`` = (left, top, right, bottom) fractions reserved for the title, legend, colour
+    bar or charts. Found by bisection on the distance; at each distance the target is shifted
+    (a few rounds, as the shift changes the perspective) so the points are centred in the free part.
     """
     b = np.asarray(bounds, dtype=np.float64).reshape(2, 3)
     centre = b.mean(axis=0)
     radius = max(float(np.linalg.norm(b[1] - b[0])) / 2.0, 1e-6)
     half_v = math.radians(fov) / 2.0
     half_h = math.atan(math.tan(half_v) * aspect)
-    far = radius / math.sin(min(half_v, half_h)) / fill
-    corners = np.array([[x, y, z] for x in b[:, 0] for y in b[:, 1] for z in b[:, 2]])
+    left, top, right, bottom = (float(m) for m in margins)
+    free_x, free_y = 1.0 - left - right, 1.0 - top - bottom  # fractions of the frame
+    if points is None:
+        corners = np.array([[x, y, z] for x in b[:, 0] for y in b[:, 1] for z in b[:, 2]])
+    else:
+        corners = np.asarray(points, np.float64).reshape(-1, 3)
+        corners = corners[np.isfinite(corners).all(axis=1)]
+    want = np.array([left - right, bottom - top])  # NDC centre of the free part
+    half = np.array([free_x, free_y]) * fill  # NDC half-size of the part to fill
+
+    def centred(distance: float):
+        """The target at ``distance`` that centres the points in the free part, and their NDC."""
+        target = centre
+        for _ in range(4):
+            cam = Camera(target=target, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov)
+            ndc = project_ndc(corners, cam, aspect)[:, :2]
+            if not np.isfinite(ndc).all():
+                return target, None
+            shift = want - (ndc.min(axis=0) + ndc.max(axis=0)) / 2
+            view = view_matrix(cam)
+            scale = distance * math.tan(half_v)
+            target = target - shift[0] * scale * aspect * view[0, :3] - shift[1] * scale * view[1, :3]
+        cam = Camera(target=target, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov)
+        return target, project_ndc(corners, cam, aspect)[:, :2]
 
     def fits(distance: float) -> bool:
-        cam = Camera(target=centre, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov)
-        ndc = project_ndc(corners, cam, aspect)
-        return bool(np.isfinite(ndc).all() and (np.abs(ndc[:, :2]) <= fill).all())
+        _, ndc = centred(distance)
+        return ndc is not None and bool(np.all(np.abs(ndc - want) <= half + 1e-9))
 
-    lo, hi = radius * 1e-3, far
+    lo, hi = radius * 1e-3, 2 * radius / math.sin(min(half_v, half_h)) / fill / min(free_x, free_y)
     for _ in range(40):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if fits(mid) else (mid, hi)
-    return Camera(target=centre, azimuth=azimuth, elevation=elevation, distance=hi, fov=fov)
+    distance = hi
+    target, _ = centred(distance)
+    return Camera(target=target, azimuth=azimuth, elevation=elevation, distance=distance, fov=fov, aspect=aspect)
+
+
+def item_corners(items) -> np.ndarray:
+    """The corners of each item's own bounding box: what a camera must keep in frame, without the
+    empty corners of the box around everything (two boxes side by side leave a lot of those)."""
+    out = []
+    for item in items:
+        b = bounds_of([item])
+        out.append([[x, y, z] for x in b[:, 0] for y in b[:, 1] for z in b[:, 2]])
+    return np.array(out, np.float64).reshape(-1, 3)
 
 
 def bounds_of(items) -> np.ndarray:
@@ -149,3 +196,34 @@ def bounds_of(items) -> np.ndarray:
     allp = np.vstack(points).astype(np.float64)
     allp = allp[np.isfinite(allp).all(axis=1)]
     return np.stack([allp.min(axis=0), allp.max(axis=0)]).astype(np.float32)
+
+
+class View:
+    """A camera as a renderer has it this frame: world points to pixels and depths.
+
+    Built from a scene ``Camera`` (``View.of(camera, width, height)``) or from a renderer's own
+    view and projection matrices (the desktop window, whose camera the mouse moves).
+    """
+
+    def __init__(self, view: np.ndarray, proj: np.ndarray, width: float, height: float):
+        self.view, self.proj = np.asarray(view, np.float64), np.asarray(proj, np.float64)
+        self.width, self.height = float(width), float(height)
+        self.matrix = self.proj @ self.view
+
+    @classmethod
+    def of(cls, camera: Camera, width: float, height: float) -> View:
+        return cls(view_matrix(camera), projection_matrix(camera, width / height), width, height)
+
+    def project(self, points) -> np.ndarray:
+        """Pixel coordinates (n, 2), origin top-left, y down; NaN behind the eye."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        clip = np.concatenate([pts, np.ones((pts.shape[0], 1))], axis=1) @ self.matrix.T
+        w = clip[:, 3:4]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ndc = np.where(w > 1e-9, clip[:, :2] / w, np.nan)
+        return np.stack([(ndc[:, 0] + 1.0) * 0.5 * self.width, (1.0 - ndc[:, 1]) * 0.5 * self.height], axis=1)
+
+    def depth(self, points) -> np.ndarray:
+        """Distance in front of the eye along the view direction."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        return -(pts @ self.view[2, :3] + self.view[2, 3])

@@ -22,8 +22,14 @@ import numpy as np
 from hubscape.core.bundle import Bundle, read_bundle, to_jsonable, write_bundle
 from hubscape.core.errors import BundleError, InputError
 
-from .model import ITEM_TYPES, Camera, ColorBar, GridFloor, Item, Legend, Scene
+from .colormaps import lut_srgb
+from .figure import colorbar_ticks
+from .labels import label_font
+from .model import ITEM_TYPES, Camera, Chart, ColorBar, GridFloor, Item, Legend, Scene
 from .themes import get_theme
+
+#: Stops of the colour bar's table sent to the browser (it draws the bar itself).
+COLORBAR_STOPS = 64
 
 
 def scene_to_bundle(scene: Scene) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -39,27 +45,44 @@ def scene_to_bundle(scene: Scene) -> tuple[dict[str, np.ndarray], dict[str, Any]
             elif value is not None:
                 doc[f.name] = value
         items.append(doc)
-    camera = scene.camera
+    colorbar = None
+    if scene.colorbar is not None:
+        stops = lut_srgb(scene.colorbar.colormap)[np.linspace(0, 255, COLORBAR_STOPS).round().astype(int)]
+        colorbar = {**_plain(scene.colorbar), "lut": stops, "ticks": colorbar_ticks(scene.colorbar)}
     meta = {
         "world": scene.world,
         "title": scene.title,
         "theme": get_theme(scene.theme).to_json(),
         "theme_name": scene.theme,
-        "camera": {
-            "target": camera.target,
-            "azimuth": camera.azimuth,
-            "elevation": camera.elevation,
-            "distance": camera.distance,
-            "fov": camera.fov,
-            "eye": camera.eye,
-        },
+        "camera": _camera(scene.camera),
+        "views": {name: _camera(cam) for name, cam in scene.views.items()},
         "grid": None if scene.grid is None else _plain(scene.grid),
         "legend": None if scene.legend is None else _plain(scene.legend),
-        "colorbar": None if scene.colorbar is None else _plain(scene.colorbar),
+        "colorbar": colorbar,
+        "charts": [_plain(c) for c in scene.charts],
         "bounds": scene.bounds,
+        "font": label_font(),
         "items": items,
     }
     return arrays, to_jsonable(meta)
+
+
+def _camera(camera: Camera) -> dict[str, Any]:
+    return {
+        "target": camera.target,
+        "azimuth": camera.azimuth,
+        "elevation": camera.elevation,
+        "distance": camera.distance,
+        "fov": camera.fov,
+        "aspect": camera.aspect,
+        "eye": camera.eye,
+    }
+
+
+def _camera_from(doc: dict) -> Camera:
+    cam = dict(doc)
+    cam.pop("eye", None)
+    return Camera(**cam)
 
 
 def scene_from_bundle(bundle: Bundle) -> Scene:
@@ -69,16 +92,19 @@ def scene_from_bundle(bundle: Bundle) -> Scene:
     meta = bundle.meta
     try:
         items = [_item_from(i, doc, bundle.arrays) for i, doc in enumerate(meta["items"])]
-        cam = dict(meta["camera"])
-        cam.pop("eye", None)
+        colorbar = meta.get("colorbar")
+        if colorbar is not None:
+            colorbar = ColorBar(**{k: v for k, v in colorbar.items() if k not in ("lut", "ticks")})
         return Scene(
             world=meta["world"],
             title=meta.get("title", ""),
             items=items,
-            camera=Camera(**cam),
+            camera=_camera_from(meta["camera"]),
+            views={name: _camera_from(doc) for name, doc in (meta.get("views") or {}).items()},
             theme=meta.get("theme_name", "tron"),
             legend=None if meta.get("legend") is None else Legend(**meta["legend"]),
-            colorbar=None if meta.get("colorbar") is None else ColorBar(**meta["colorbar"]),
+            colorbar=colorbar,
+            charts=[Chart(**doc) for doc in meta.get("charts") or []],
             grid=None if meta.get("grid") is None else GridFloor(**meta["grid"]),
             bounds=meta["bounds"],
         )

@@ -35,6 +35,11 @@ class Theme:
     glow: float
     colormap: str
     palette: list = field(default_factory=list)
+    diverging: str = "coolwarm"  # colormap of signed values (triggered minus clean)
+    bloom_threshold: float = 0.55  # linear luminance where bloom starts, and the softness of the start
+    bloom_knee: float = 0.3
+    bloom_iterations: int = 2  # separable blur passes at half size
+    ambient: float = 0.55  # ambient term of the surface shading (shaders/surface.wgsl)
 
     def color(self, i: int) -> np.ndarray:
         """The i-th categorical colour (cycling through the palette)."""
@@ -65,8 +70,25 @@ TRON = Theme(
     bloom_strength=0.8,
     glow=1.0,
     colormap="tron",
-    # neon cyan, orange (Tron's rival), magenta, yellow, green, blue, white, pink
-    palette=_palette(["#00FFFF", "#FF9A00", "#FF2BD6", "#FFE600", "#39FF14", "#3D7BFF", "#FFFFFF", "#FF5C5C"]),
+    diverging="tron_diverging",
+    # 12 neon hues, far apart on black: cyan, orange (Tron's rival), magenta, yellow, green, blue,
+    # white, coral, violet, mint, amber, sky; many curves are told apart by their direct labels too
+    palette=_palette(
+        [
+            "#00FFFF",
+            "#FF9A00",
+            "#FF2BD6",
+            "#FFE600",
+            "#39FF14",
+            "#3D7BFF",
+            "#FFFFFF",
+            "#FF5C5C",
+            "#B266FF",
+            "#00FFA8",
+            "#FFC870",
+            "#8FD8FF",
+        ]
+    ),
 )
 
 PAPER = Theme(
@@ -80,8 +102,24 @@ PAPER = Theme(
     bloom_strength=0.0,
     glow=0.0,
     colormap="viridis",
-    # Okabe & Ito (2008), ordered for contrast on white; yellow and black last
-    palette=_palette(["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]),
+    # Okabe & Ito (2008) without its yellow (too faint on white), then the darker colours of Paul
+    # Tol's colour-blind-safe "muted" scheme: 12 colours that stay readable as text on white
+    palette=_palette(
+        [
+            "#0072B2",
+            "#D55E00",
+            "#009E73",
+            "#E69F00",
+            "#CC79A7",
+            "#56B4E9",
+            "#000000",
+            "#332288",
+            "#882255",
+            "#117733",
+            "#999933",
+            "#AA4499",
+        ]
+    ),
 )
 
 THEMES: dict[str, Theme] = {TRON.name: TRON, PAPER.name: PAPER}

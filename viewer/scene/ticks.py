@@ -80,6 +80,17 @@ def format_ticks(ticks: np.ndarray, log: bool = False) -> list[str]:
     return [f"{t:.{decimals}f}" for t in ticks]
 
 
+def format_value(value: float, digits: int = 4) -> str:
+    """A number for a label: ``digits`` significant digits, scientific when tiny or huge, never "-0"."""
+    v = float(value)
+    if not math.isfinite(v):
+        return "n/a" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if v == 0 or abs(v) < 0.5 * 10.0**-12:
+        return "0"
+    text = f"{v:.{digits}g}"
+    return "0" if float(text) == 0 else text
+
+
 @dataclass(frozen=True, eq=False)
 class Scale:
     """A linear or log10 map from the data range [lo, hi] to world [world_lo, world_hi], with ticks."""
@@ -145,18 +156,20 @@ def axes_ticks(origin, scales) -> list[dict]:
     return ticks
 
 
-def box_axes(lo, hi, scales, titles, name: str = "axes", log=None) -> list:
-    """Axes items for a data box seen from the front-right (+x, +z), the builders' default view.
+def box_axes(lo, hi, scales, titles, name: str = "axes", log=None, depth_side: str = "right") -> list:
+    """Axes items for a data box seen from the front (+z), the builders' default view.
 
     x runs along the front edge (z = hi), y stands at the front-left corner, and z runs along
-    the right edge (x = hi), so the floor-level axes lie in front of what the box holds rather
-    than behind it. Returns two Axes items (the second holds only the z axis; an axis without
-    a Scale has no ticks, and a zero-length axis is not drawn).
+    the right edge (x = hi; ``depth_side="left"``: the left edge, for a view from the front-left),
+    so the floor-level axes lie in front of what the box holds rather than behind it. Returns
+    two Axes items (the second holds only the z axis; an axis without a Scale has no ticks, and
+    a zero-length axis is not drawn).
     """
     from .model import Axes
 
     lo, hi = [float(v) for v in lo], [float(v) for v in hi]
     log = log or [bool(s is not None and s.log) for s in scales]
+    centre = [(a + b) / 2 for a, b in zip(lo, hi)]
     origin = [lo[0], lo[1], hi[2]]
     main = Axes(
         origin=origin,
@@ -165,16 +178,19 @@ def box_axes(lo, hi, scales, titles, name: str = "axes", log=None) -> list:
         titles=[titles[0], titles[1], ""],
         log=[log[0], log[1], False],
         name=name,
+        centre=centre,
     )
     if scales[2] is None and not titles[2]:
         return [main]
-    corner = [hi[0], lo[1], hi[2]]
+    side = hi[0] if depth_side == "right" else lo[0]
+    corner = [side, lo[1], hi[2]]
     depth = Axes(
         origin=corner,
-        ends=[corner, corner, [hi[0], lo[1], lo[2]]],
+        ends=[corner, corner, [side, lo[1], lo[2]]],
         ticks=axes_ticks(corner, [None, None, scales[2]]),
         titles=["", "", titles[2]],
         log=[False, False, log[2]],
         name=f"{name} (depth)",
+        centre=centre,
     )
     return [main, depth]
