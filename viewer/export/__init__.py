@@ -37,7 +37,7 @@ def parse_camera(text: str, base):
         az, el, dist = (float(p) for p in parts)
     except ValueError:
         raise InputError(f"camera must be AZIMUTH,ELEVATION,DISTANCE (three numbers), got {text!r}") from None
-    return Camera(target=base.target, azimuth=az, elevation=el, distance=dist, fov=base.fov)
+    return Camera(target=base.target, azimuth=az, elevation=el, distance=dist, fov=base.fov, aspect=base.aspect)
 
 
 def check_format(out: str | Path) -> str:

@@ -113,7 +113,7 @@ class _Builder:
 
 def _finite(item) -> None:
     for key, arr in item.arrays().items():
-        if key != "values" and not np.isfinite(arr).all():
+        if key not in ("values", "data") and not np.isfinite(arr).all():
             raise InputError(f"scene item {item.name!r} has non-finite {key}; glTF cannot store them")
 
 

@@ -1,11 +1,12 @@
 """SVG and PDF figures: the 3D view as an embedded raster, axes, ticks, labels and legend as vector.
 
 The raster comes from a ``render_png_bytes(scene, width, height)`` callable (the desktop
-renderer supplies one; it gets a copy of the scene without labels, axes, legend and colour
-bar, so no text is drawn twice). Everything textual is projected with the scene camera
-(``viewer.scene.projection.project``) and drawn by matplotlib's SVG/PDF backends in pixel
-coordinates, so a paper's zoom and fonts stay sharp: in SVG the labels are ``<text>``
-elements, in PDF embedded TrueType text. Output is deterministic (fixed dates, hash salt)
+renderer supplies one; it gets a copy of the scene without labels, axes, legend, colour bar,
+charts and title, so no text is drawn twice). Texts go where ``viewer.scene.labels`` places
+them (the same layout as the PNG and the browser), with the same halo; the title, legend,
+colour bar and charts where ``viewer.scene.figure`` puts them. All is drawn by matplotlib's
+SVG/PDF backends in pixel coordinates, so a paper's zoom and fonts stay sharp: in SVG the
+labels are ``<text>`` elements, in PDF embedded TrueType text. Output is deterministic (fixed dates, hash salt)
 and written atomically.
 
 Example::
@@ -26,10 +27,11 @@ import numpy as np
 from hubscape.core.atomic import atomic_path
 from hubscape.core.errors import InputError
 from hubscape.viewer.scene.colormaps import linear_to_srgb, lut_srgb
+from hubscape.viewer.scene.figure import figure_primitives, figure_regions, label_primitives
+from hubscape.viewer.scene.labels import layout_scene
 from hubscape.viewer.scene.model import Scene
-from hubscape.viewer.scene.projection import project
+from hubscape.viewer.scene.projection import View
 from hubscape.viewer.scene.themes import Theme, get_theme
-from hubscape.viewer.scene.ticks import format_ticks, nice_ticks
 
 MAX_SIDE = 16384
 FORMATS = ("svg", "pdf")
@@ -47,9 +49,9 @@ def check_size(width: int, height: int, dpi: float) -> None:
 
 
 def view_only(scene: Scene) -> Scene:
-    """A copy of ``scene`` without the parts drawn as vector (labels, axes, legend, colour bar)."""
+    """A copy of ``scene`` without the parts drawn as vector (labels, axes, legend, colour bar, charts, title)."""
     items = [item for item in scene.items if item.kind not in ("labels", "axes")]
-    return dataclasses.replace(scene, items=items, legend=None, colorbar=None)
+    return dataclasses.replace(scene, items=items, legend=None, colorbar=None, charts=[], title="")
 
 
 def _raster(render_png_bytes: RasterFn, scene: Scene, width: int, height: int) -> np.ndarray:
@@ -76,86 +78,89 @@ class _Painter:
     def __init__(self, ax, dpi: float, theme: Theme):
         self.ax, self.pt, self.theme = ax, 72.0 / dpi, theme
         self.text_color, self.axis_color = _hex(theme.text_color), _hex(theme.axis_color)
+        self.halo = _hex(theme.background)
 
-    def line(self, p0, p1, color: str, width_px: float = 1.5):
-        self.ax.plot([p0[0], p1[0]], [p0[1], p1[1]], color=color, linewidth=width_px * self.pt, solid_capstyle="butt")
+    def line(self, p0, p1, color: str, width_px: float = 1.5, dash: float = 0.0, alpha: float = 1.0):
+        self.polyline([p0, p1], color, width_px, dash, alpha)
 
-    def text(self, xy, text: str, size_px: float, ha="center", va="center", color=None, **kw):
+    def polyline(self, points, color: str, width_px: float = 1.5, dash: float = 0.0, alpha: float = 1.0):
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        style = {"linestyle": (0, (dash / width_px, 0.6 * dash / width_px))} if dash else {}
+        self.ax.plot(
+            pts[:, 0], pts[:, 1], color=color, linewidth=width_px * self.pt, solid_capstyle="butt", alpha=alpha, **style
+        )
+
+    def rect(self, box, color: str, alpha: float = 1.0):
+        from matplotlib.patches import Rectangle
+
+        x0, y0, x1, y1 = box
+        self.ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=color, edgecolor="none", alpha=alpha))
+
+    def text(self, xy, text: str, size_px: float, ha="center", va="center", color=None, halo: bool = True, **kw):
+        """Text at ``xy`` with a halo in the background colour (a stroked copy underneath, drawn as
+        paths, so the text itself stays text in SVG and PDF)."""
+        from matplotlib import patheffects
+
+        if halo:
+            stroke = [patheffects.withStroke(linewidth=0.5 * size_px * self.pt, foreground=self.halo)]
+            kw_halo = {k: v for k, v in kw.items() if k != "alpha"}
+            self.ax.text(
+                xy[0],
+                xy[1],
+                text,
+                fontsize=size_px * self.pt,
+                ha=ha,
+                va=va,
+                color=self.halo,
+                path_effects=stroke,
+                **kw_halo,
+            )
         self.ax.text(xy[0], xy[1], text, fontsize=size_px * self.pt, ha=ha, va=va, color=color or self.text_color, **kw)
 
 
-def _align(normal) -> tuple[str, str]:
-    ha = "left" if normal[0] > 0.35 else "right" if normal[0] < -0.35 else "center"
-    va = "top" if normal[1] > 0.35 else "bottom" if normal[1] < -0.35 else "center"
-    return ha, va
-
-
-def _draw_axes(p: _Painter, item, scene: Scene, width: int, height: int, scale: float):
-    centre = project(scene.bounds.mean(axis=0)[None], scene.camera, width, height)[0]
-    origin = project(item.origin[None], scene.camera, width, height)[0]
-    ends = project(item.ends, scene.camera, width, height)
+def _draw_axis_lines(p: _Painter, item, scene: Scene, width: int, height: int, scale: float):
+    """An Axes item's lines and tick marks (its texts come from the label layout)."""
+    view = View.of(scene.camera, width, height)
+    origin = view.project(item.origin[None])[0]
+    ends = view.project(item.ends)
+    span = float(np.max(np.linalg.norm(item.ends - item.origin, axis=1))) or 1.0
     for k in range(3):
-        p0, p1 = origin, ends[k]
-        if not (np.isfinite(p0).all() and np.isfinite(p1).all()):
+        if np.allclose(item.ends[k], item.origin) or not (np.isfinite(origin).all() and np.isfinite(ends[k]).all()):
             continue
-        d = p1 - p0
-        length = float(np.hypot(*d))
-        if length < 1.0:
-            continue
-        d /= length
-        normal = np.array([-d[1], d[0]])
-        mid = (p0 + p1) / 2
-        if np.dot(normal, mid - centre) < 0:
-            normal = -normal
-        p.line(p0, p1, p.axis_color, 1.5 * scale)
-        ha, va = _align(normal)
-        for tick in (t for t in item.ticks if t["axis"] == k):
-            tp = project(np.array([tick["position"]]), scene.camera, width, height)[0]
-            if not np.isfinite(tp).all():
-                continue
-            p.line(tp, tp + normal * 6 * scale, p.axis_color, 1.2 * scale)
-            p.text(tp + normal * 9 * scale, tick["label"], 12 * scale, ha=ha, va=va)
-        if item.titles[k]:
-            p.text(mid + normal * 34 * scale, item.titles[k], 14 * scale, ha=ha, va=va)
+        p.line(origin, ends[k], p.axis_color, 1.5 * scale)
+    for tick in item.ticks:
+        pos = np.asarray(tick["position"], np.float64)
+        off = np.array([0.0, -0.015 * span, 0.0]) if tick["axis"] != 1 else np.array([-0.015 * span, 0.0, 0.0])
+        a, b = view.project(np.array([pos, pos + off]))
+        if np.isfinite(a).all() and np.isfinite(b).all():
+            p.line(a, b, p.axis_color, 1.2 * scale)
 
 
-def _draw_labels(p: _Painter, item, scene: Scene, width: int, height: int, scale: float):
-    pix = project(item.positions, scene.camera, width, height)
-    ha = {"left": "left", "center": "center", "right": "right"}[item.anchor]
-    color = _hex(item.color)
-    for xy, text in zip(pix, item.texts):
-        if np.isfinite(xy).all() and -width < xy[0] < 2 * width and -height < xy[1] < 2 * height:
-            p.text(xy, text, item.size * scale, ha=ha, va="center", color=color)
-
-
-def _draw_legend(p: _Painter, scene: Scene, scale: float):
-    for i, entry in enumerate(scene.legend.entries):
-        y = (56 + 20 * i) * scale
-        p.line((16 * scale, y), (40 * scale, y), _hex(entry["color"]), 4 * scale)
-        p.text((48 * scale, y), entry["label"], 13 * scale, ha="left", va="center")
-
-
-def _draw_colorbar(p: _Painter, scene: Scene, width: int, height: int, scale: float):
-    bar = scene.colorbar
-    x0, x1 = width - 80 * scale, width - 62 * scale
-    y0, y1 = height * 0.25, height * 0.75
-    lut = lut_srgb(bar.colormap)[::-1][:, None, :]  # top = vmax
-    p.ax.imshow(lut, extent=(x0, x1, y1, y0), aspect="auto", interpolation="nearest", zorder=3)
-    p.ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color=p.axis_color, linewidth=1.0 * scale * p.pt, zorder=4)
-    lo, hi = bar.vmin, bar.vmax
-    if bar.log and lo > 0:
-        ticks = nice_ticks(lo, hi, log=True)
-        pos = lambda v: (np.log10(v) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))  # noqa: E731
-    else:
-        ticks = nice_ticks(lo, hi, n=6) if hi > lo else np.array([lo])
-        pos = lambda v: (v - lo) / (hi - lo) if hi > lo else 0.5  # noqa: E731
-    inside = [t for t in ticks if lo - 1e-12 * abs(lo) <= t <= hi + 1e-12 * abs(hi)] or [lo, hi]
-    for t, label in zip(inside, format_ticks(np.array(inside), bar.log)):
-        y = y1 - pos(t) * (y1 - y0)
-        p.line((x1, y), (x1 + 5 * scale, y), p.axis_color, 1.0 * scale)
-        p.text((x1 + 8 * scale, y), label, 12 * scale, ha="left", va="center")
-    if bar.label:
-        p.text(((x0 + x1) / 2, y0 - 12 * scale), bar.label, 13 * scale, ha="center", va="bottom")
+def _draw(p: _Painter, primitives: list[dict]):
+    """Draw figure primitives (viewer.scene.figure): text, lines, rectangles, dots, colour strips."""
+    for q in primitives:
+        kind = q["kind"]
+        if kind == "text":
+            p.text(
+                (q["x"], q["y"]),
+                q["text"],
+                q["size"],
+                ha=q["align"],
+                va="center",
+                color=_hex(q["color"]),
+                alpha=float(q["color"][3]),
+                fontweight="bold" if q["bold"] else "normal",
+            )
+        elif kind == "line":
+            p.polyline(q["points"], _hex(q["color"]), q["width"], dash=q["dash"], alpha=q["alpha"] * q["color"][3])
+        elif kind == "rect":
+            p.rect(q["box"], _hex(q["color"]), alpha=q["alpha"])
+        elif kind == "dot":
+            p.ax.plot([q["x"]], [q["y"]], "o", color=_hex(q["color"]), markersize=q["size"] * p.pt, markeredgewidth=0)
+        elif kind == "gradient":
+            x0, y0, x1, y1 = q["box"]
+            lut = lut_srgb(q["colormap"])[::-1][:, None, :]  # top = the colormap's end
+            p.ax.imshow(lut, extent=(x0, x1, y1, y0), aspect="auto", interpolation="nearest", zorder=3)
 
 
 def _figure(scene: Scene, raster: np.ndarray, width: int, height: int, dpi: float, theme: Theme):
@@ -168,18 +173,14 @@ def _figure(scene: Scene, raster: np.ndarray, width: int, height: int, dpi: floa
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     painter = _Painter(ax, dpi, theme)
-    scale = max(0.5, min(width, height) / 800.0)  # text and strokes grow with the figure
+    regions = figure_regions(scene, width, height)
+    scale = regions.scale  # text and strokes grow with the figure
     for item in scene.items:
         if item.kind == "axes":
-            _draw_axes(painter, item, scene, width, height, scale)
-        elif item.kind == "labels":
-            _draw_labels(painter, item, scene, width, height, scale)
-    if scene.legend is not None and scene.legend.entries:
-        _draw_legend(painter, scene, scale)
-    if scene.colorbar is not None:
-        _draw_colorbar(painter, scene, width, height, scale)
-    if scene.title:
-        painter.text((width / 2, 14 * scale), scene.title, 18 * scale, ha="center", va="top")
+            _draw_axis_lines(painter, item, scene, width, height, scale)
+    layout = layout_scene(scene, width, height, scale=scale, obstacles=regions.obstacles())
+    _draw(painter, label_primitives(layout, theme))
+    _draw(painter, figure_primitives(scene, theme, regions, width))
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     return fig

@@ -24,17 +24,27 @@ import numpy as np
 import pygfx as gfx
 
 from hubscape.viewer.scene.colormaps import linear_to_srgb
-from hubscape.viewer.scene.model import Axes, Camera, Item, Labels, Lines, Mesh, Points, Ribbon, Scene
-from hubscape.viewer.scene.projection import clip_planes
+from hubscape.viewer.scene.figure import figure_scale
+from hubscape.viewer.scene.hover import record_at
+from hubscape.viewer.scene.labels import layout_scene
+from hubscape.viewer.scene.model import (
+    Axes,
+    Camera,
+    Labels,
+    Lines,
+    Mesh,
+    Points,
+    Ribbon,
+    Scene,
+)
+from hubscape.viewer.scene.projection import View, clip_planes, vertical_fov
 from hubscape.viewer.scene.themes import Theme, get_theme
 
 from .bloom import NeonBloomPass
 from .grid import neon_grid
-from .overlay import build_overlay, figure_scale
+from .overlay import Overlay
 from .ribbon import RibbonMaterial
 from .surface import SurfaceMaterial
-
-_ANCHORS = {"left": "middle-left", "center": "middle-center", "right": "middle-right"}
 
 
 @dataclass(eq=False)
@@ -47,40 +57,55 @@ class RenderedScene:
     source: Scene
     transparent: bool = False
     items: dict = field(default_factory=dict)  # id(world object) -> Item
-    overlay: gfx.Scene | None = None  # title, legend and colour bar in screen pixels (figures)
-    overlay_camera: gfx.ScreenCoordsCamera | None = None
+    overlay: Overlay | None = None  # texts, title, legend, colour bar and charts in screen pixels
+    size: tuple = (1600, 1000)
+    label_scale: float = 1.0
+
+    def layout_labels(self, view: View | None = None, mask: bool = True, dim=None) -> None:
+        """Place the scene's texts for ``view`` (default: the scene camera at ``size``)."""
+        if self.overlay is None:
+            return
+        w, h = self.size
+        layout = layout_scene(
+            self.source,
+            w,
+            h,
+            scale=self.label_scale,
+            obstacles=self.overlay.regions.obstacles(),
+            view=view or View.of(self.source.camera, w, h),
+            mask=mask,
+        )
+        self.overlay.set_labels(layout, dim=dim)
+        self.layout = layout
 
     def effect_passes(self) -> list:
         """Post-processing for this theme (bloom in Tron, nothing in paper)."""
         if self.theme.bloom_strength > 0:
-            return [NeonBloomPass(strength=self.theme.bloom_strength)]
+            th = self.theme
+            return [
+                NeonBloomPass(
+                    strength=th.bloom_strength,
+                    threshold=th.bloom_threshold,
+                    knee=th.bloom_knee,
+                    iterations=th.bloom_iterations,
+                )
+            ]
         return []
 
-    def pick_record(self, pick_info: dict) -> dict | None:
-        """The tooltip record of what a pygfx pick hit, or None for the floor/background."""
+    def pick_record(self, pick_info: dict, cursor=None, view: View | None = None) -> dict | None:
+        """The tooltip record of what a pygfx pick hit, with the values at the ``cursor`` (pixels) in
+        ``view``, or None for the floor and background."""
         wobject = pick_info.get("world_object")
         item = self.items.get(id(wobject)) if wobject is not None else None
         if item is None or not item.pick:
             return None
-        vertex = _picked_vertex(item, pick_info)
-        return pick_record(item, vertex)
+        if "face_index" in pick_info:
+            return record_at(item, face=int(pick_info["face_index"]), cursor=cursor, view=view)
+        return record_at(item, vertex=int(pick_info.get("vertex_index", 0)))
 
-
-def pick_record(item: Item, vertex: int) -> dict:
-    """The ``pick`` dict that vertex ``vertex`` of ``item`` belongs to (docs/scene.md groups)."""
-    k = len(item.pick)
-    n = max(1, item.vertex_count())
-    index = min(k - 1, max(0, vertex) * k // n)
-    return {"item": item.name, **item.pick[index]}
-
-
-def _picked_vertex(item: Item, info: dict) -> int:
-    if "vertex_index" in info:
-        return int(info["vertex_index"])
-    if "face_index" in info and getattr(item, "indices", None) is not None:
-        face = min(int(info["face_index"]), len(item.indices) - 1)
-        return int(item.indices[face][0])
-    return 0
+    def view(self) -> View:
+        """The pygfx camera now, as a ``projection.View`` of the rendered size."""
+        return View(self.camera.view_matrix, self.camera.projection_matrix, *self.size)
 
 
 def set_projection(camera: gfx.PerspectiveCamera, fov: float, width: int, height: int) -> None:
@@ -95,7 +120,7 @@ def set_projection(camera: gfx.PerspectiveCamera, fov: float, width: int, height
 
 def set_camera(camera: gfx.PerspectiveCamera, view: Camera, width: int, height: int) -> None:
     """Place a pygfx camera like ``view`` for a width x height image (vertical fov)."""
-    set_projection(camera, view.fov, width, height)
+    set_projection(camera, vertical_fov(view, width / height), width, height)
     camera.depth_range = clip_planes(view)
     camera.local.position = tuple(float(v) for v in view.eye)
     camera.look_at(tuple(float(v) for v in view.target))
@@ -112,13 +137,13 @@ def scene_to_pygfx(
     """Build the pygfx scene graph of ``scene`` (theme overrides ``scene.theme``).
 
     ``figure=True`` (exports) scales text, line widths and markers with the image size, like
-    the SVG/PDF exporter, and adds the title/legend/colour-bar overlay; a window keeps them at
-    their pixel sizes.
+    the SVG/PDF exporter; a window keeps them at their pixel sizes. Either way the texts, title,
+    legend, colour bar and charts are drawn flat on top (``RenderedScene.overlay``).
     """
     look = get_theme(theme or scene.theme)
     root = gfx.Scene()
     rendered = RenderedScene(
-        scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene, transparent=transparent
+        scene=root, camera=gfx.PerspectiveCamera(), theme=look, source=scene, transparent=transparent, size=tuple(size)
     )
     if not transparent:
         root.add(_background(look))
@@ -132,10 +157,9 @@ def scene_to_pygfx(
             wobject.material.pick_write = bool(item.pick) and not isinstance(wobject, gfx.Text)
             root.add(wobject)
     set_camera(rendered.camera, scene.camera, *size)
-    overlay = build_overlay(scene, look, *size) if figure else None
-    if overlay is not None:
-        rendered.overlay, rendered.overlay_camera = gfx.Scene(), gfx.ScreenCoordsCamera()
-        rendered.overlay.add(overlay)
+    rendered.label_scale = scale
+    rendered.overlay = Overlay(scene, look, *size, scale=scale)
+    rendered.layout_labels()
     return rendered
 
 
@@ -171,7 +195,7 @@ def _mesh(item: Mesh, look: Theme, scale: float = 1.0) -> list:
     if item.wireframe:  # the edges only: pygfx's wireframe mode, unlit
         material = gfx.MeshBasicMaterial(color_mode="vertex", wireframe=True, opacity=item.opacity, alpha_mode=alpha)
     else:
-        material = SurfaceMaterial(emissive=item.emissive, opacity=item.opacity, alpha_mode=alpha)
+        material = SurfaceMaterial(emissive=item.emissive, ambient=look.ambient, opacity=item.opacity, alpha_mode=alpha)
     return [gfx.Mesh(geometry, material)]
 
 
@@ -198,45 +222,26 @@ def _lines(item: Lines, look: Theme, scale: float = 1.0) -> list:
     return [gfx.Line(geometry, material)]
 
 
-def _text(text: str, position, size: float, color, anchor: str) -> gfx.Text:
-    material = gfx.TextMaterial(color=_srgb(color), aa=True, alpha_mode="blend")
-    label = gfx.Text(text=text, font_size=size, screen_space=True, anchor=_ANCHORS[anchor], material=material)
-    label.local.position = tuple(float(v) for v in position)
-    return label
-
-
 def _labels(item: Labels, look: Theme, scale: float = 1.0) -> list:
-    return [
-        _text(text, pos, item.size * scale, item.color, item.anchor) for text, pos in zip(item.texts, item.positions)
-    ]
+    return []  # drawn flat on top by the overlay, where viewer.scene.labels places them
 
 
 def _axes(item: Axes, look: Theme, scale: float = 1.0) -> list:
-    """Axis lines, tick marks, tick labels and titles, in the theme's axis and text colours."""
-    segments = [[item.origin, end] for end in item.ends]
-    labels = []
+    """Axis lines and tick marks in the theme's axis colour (their texts are in the overlay)."""
+    segments = [[item.origin, end] for end in item.ends if not np.allclose(end, item.origin)]
     span = float(np.max(np.linalg.norm(item.ends - item.origin, axis=1))) or 1.0
     tick = 0.015 * span
     for t in item.ticks:
         p = np.asarray(t["position"], np.float32)
         offset = np.array([0.0, -tick, 0.0] if t["axis"] != 1 else [-tick, 0.0, 0.0], np.float32)
         segments.append([p, p + offset])
-        anchor = "right" if t["axis"] == 1 else "center"
-        labels.append(_text(t["label"], p + 3 * offset, 12 * scale, look.text_color, anchor))
-    for axis, title in enumerate(item.titles):
-        if title:
-            direction = item.ends[axis] - item.origin
-            direction = direction / (np.linalg.norm(direction) or 1.0)
-            labels.append(
-                _text(title, item.ends[axis] + 0.06 * span * direction, 14 * scale, look.text_color, "center")
-            )
     positions = np.asarray(segments, np.float32).reshape(-1, 3)
     colors = _srgb_colors(np.tile(np.asarray(look.axis_color, np.float32), (positions.shape[0], 1)))
     line = gfx.Line(
         gfx.Geometry(positions=positions, colors=colors),
         gfx.LineSegmentMaterial(thickness=1.5 * scale, color_mode="vertex", aa=True),
     )
-    return [line, *labels]
+    return [line]
 
 
 _ITEM_BUILDERS = {

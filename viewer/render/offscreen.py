@@ -108,13 +108,13 @@ class OffscreenRenderer:
             for x0 in range(0, self.width, tw):
                 cam.set_view_offset(self.width, self.height, x0 - m, y0 - m, cw, ch)
                 if self.rendered.overlay is not None:  # screen pixels, y up: shift the figure under the tile
-                    self.rendered.overlay.local.position = (-(x0 - m), -(self.height - (y0 - m + ch)), 0)
+                    self.rendered.overlay.root.local.position = (-(x0 - m), -(self.height - (y0 - m + ch)), 0)
                 tile = self._draw()
                 h, w = min(th, self.height - y0), min(tw, self.width - x0)
                 out[y0 : y0 + h, x0 : x0 + w] = tile[m : m + h, m : m + w]
         cam.clear_view_offset()
         if self.rendered.overlay is not None:
-            self.rendered.overlay.local.position = (0, 0, 0)
+            self.rendered.overlay.root.local.position = (0, 0, 0)
         return out
 
     def _draw(self) -> np.ndarray:
@@ -125,7 +125,7 @@ class OffscreenRenderer:
             # 6 Mpixel read-back at export sizes.
             renderer.render(rendered.scene, rendered.camera, clear=True, flush=False)
             if rendered.overlay is not None:
-                renderer.render(rendered.overlay, rendered.overlay_camera, flush=False)
+                renderer.render(rendered.overlay.root, rendered.overlay.camera, flush=False)
             return renderer.snapshot()
 
         def draw():
@@ -133,7 +133,7 @@ class OffscreenRenderer:
                 renderer.render(rendered.scene, rendered.camera, clear=True)
             else:
                 renderer.render(rendered.scene, rendered.camera, clear=True, flush=False)
-                renderer.render(rendered.overlay, rendered.overlay_camera)
+                renderer.render(rendered.overlay.root, rendered.overlay.camera)
 
         self.canvas.request_draw(draw)
         image = np.asarray(self.canvas.draw())

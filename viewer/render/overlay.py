@@ -1,87 +1,149 @@
-"""Screen-space overlay of a raster figure: title, legend and colour bar.
+"""The flat layer over the 3D view in pygfx: every text, the title, legend, colour bar and charts.
 
-Laid out like the SVG/PDF exporter (viewer/export/vector.py) so a PNG and a PDF of the same
-scene read the same: title centred at the top, legend top-left, colour bar at the right,
-everything scaled with the figure (``figure_scale``). Coordinates are pixels of the full
-image with y up (pygfx's ScreenCoordsCamera); tiles shift the root node.
+Everything here is in screen pixels (pygfx's ScreenCoordsCamera, y up): the labels placed by
+``viewer.scene.labels`` and the figure parts laid out by ``viewer.scene.figure``, both as the
+drawing primitives that the SVG/PDF exporter and the browser draw too, so every renderer puts
+them in the same place. Text has a halo in the background colour. The window rebuilds the
+labels when its camera moves; exports build them once.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pygfx as gfx
 
 from hubscape.viewer.scene.colormaps import apply_colormap
+from hubscape.viewer.scene.figure import (
+    Regions,
+    figure_primitives,
+    figure_regions,
+    label_primitives,
+)
+from hubscape.viewer.scene.labels import Layout
 from hubscape.viewer.scene.themes import Theme
-from hubscape.viewer.scene.ticks import format_ticks, nice_ticks
+
+HALO = 0.28  # outline thickness of text, relative to the font size
+_font_family: str | None = None
 
 
-def figure_scale(width: int, height: int) -> float:
-    """How much text and strokes grow with the figure (1 at 800 px on the short side)."""
-    return max(0.5, min(width, height) / 800.0)
+def font_family() -> str | None:
+    """DejaVu Sans for pygfx text (the font whose widths the label layout uses), if it is installed."""
+    global _font_family
+    if _font_family is None:
+        from pygfx.utils.text import font_manager
+
+        candidates = [Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+        try:
+            import matplotlib
+
+            candidates.append(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+        except ImportError:  # matplotlib is optional here
+            pass
+        found = next((p for p in candidates if p.exists()), None)
+        _font_family = ""
+        if found is not None:
+            font_manager.add_font_file(str(found))
+            _font_family = "DejaVu Sans"
+    return _font_family or None
 
 
-def _color(rgba) -> gfx.Color:
-    return gfx.Color.from_physical(*[float(c) for c in rgba])
+def _color(rgba, alpha: float = 1.0) -> gfx.Color:
+    r, g, b, a = (float(c) for c in rgba)
+    return gfx.Color.from_physical(r, g, b, a * alpha)
 
 
-def _text(text: str, x: float, y: float, size: float, color, anchor: str) -> gfx.Text:
-    label = gfx.Text(
-        text=text,
-        font_size=size,
-        screen_space=True,
-        anchor=anchor,
-        material=gfx.TextMaterial(color=_color(color), aa=True),
-    )
-    label.local.position = (x, y, 0)
-    return label
+class Overlay:
+    """The screen-space layer of one scene at one size: ``root`` drawn with ``camera`` after the 3D pass."""
 
+    def __init__(self, scene, theme: Theme, width: float, height: float, scale: float = 1.0):
+        self.scene, self.theme, self.width, self.height = scene, theme, float(width), float(height)
+        self.root = gfx.Scene()
+        self.camera = gfx.ScreenCoordsCamera()
+        self.regions: Regions = figure_regions(scene, width, height, scale)
+        self._parts = figure_primitives(scene, theme, self.regions, width)
+        self._labels: list[dict] = []
+        self.parts = self._group(self._parts)
+        self.labels = gfx.Group()
+        self.root.add(self.parts, self.labels)
 
-def _quad(x0: float, y0: float, x1: float, y1: float, colors) -> gfx.Mesh:
-    """An axis-aligned rectangle; ``colors`` (4, 4) linear RGBA for corners bl, br, tr, tl."""
-    positions = np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0]], np.float32)
-    geometry = gfx.Geometry(
-        positions=positions, indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32), colors=np.asarray(colors, np.float32)
-    )
-    return gfx.Mesh(geometry, gfx.MeshBasicMaterial(color_mode="vertex"))
+    def set_labels(self, layout: Layout, dim=None) -> None:
+        """Replace the drawn labels with ``layout``'s (``dim(group) -> bool`` fades some)."""
+        self.root.remove(self.labels)
+        self._labels = label_primitives(layout, self.theme, dim)
+        self.labels = self._group(self._labels)
+        self.root.add(self.labels)
 
+    def texts(self) -> list[str]:
+        """Every text drawn in the overlay (figure parts and labels)."""
+        return [p["text"] for p in [*self._parts, *self._labels] if p["kind"] == "text"]
 
-def build_overlay(scene, theme: Theme, width: int, height: int) -> gfx.Group | None:
-    """The overlay of ``scene`` for a width x height image, or None if it has nothing to show."""
-    s = figure_scale(width, height)
-    root = gfx.Group()
-    if scene.title:
-        root.add(_text(scene.title, width / 2, height - 14 * s, 18 * s, theme.text_color, "top-center"))
-    if scene.legend is not None:
-        for i, entry in enumerate(scene.legend.entries):
-            y = height - (56 + 20 * i) * s
-            root.add(_quad(16 * s, y - 2 * s, 40 * s, y + 2 * s, [entry["color"]] * 4))
-            root.add(_text(entry["label"], 48 * s, y, 13 * s, theme.text_color, "middle-left"))
-    if scene.colorbar is not None:
-        _add_colorbar(root, scene.colorbar, theme, width, height, s)
-    return root if root.children else None
+    # -- primitives (y down in, pygfx's y up out) -----------------------------------------------
+    def _group(self, primitives) -> gfx.Group:
+        group = gfx.Group()
+        for p in primitives:
+            group.add(*getattr(self, "_" + p["kind"])(p))
+        return group
 
+    def _xy(self, points) -> np.ndarray:
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        out = np.zeros((pts.shape[0], 3), np.float32)
+        out[:, 0], out[:, 1] = pts[:, 0], self.height - pts[:, 1]
+        return out
 
-def _add_colorbar(root: gfx.Group, bar, theme: Theme, width: int, height: int, s: float) -> None:
-    x0, x1 = width - 80 * s, width - 62 * s
-    y_lo, y_hi = height * 0.25, height * 0.75
-    steps = 64
-    fractions = np.linspace(0.0, 1.0, steps + 1)
-    colors = apply_colormap(fractions, bar.colormap, 0.0, 1.0)
-    for k in range(steps):
-        a, b = y_lo + fractions[k] * (y_hi - y_lo), y_lo + fractions[k + 1] * (y_hi - y_lo)
-        root.add(_quad(x0, a, x1, b, [colors[k], colors[k], colors[k + 1], colors[k + 1]]))
-    lo, hi = bar.vmin, bar.vmax
-    log = bar.log and lo > 0
-    ticks = nice_ticks(lo, hi, log=True) if log else (nice_ticks(lo, hi, n=6) if hi > lo else np.array([lo]))
-    inside = [t for t in ticks if lo - 1e-12 * abs(lo) <= t <= hi + 1e-12 * abs(hi)] or [lo, hi]
-    for t, label in zip(inside, format_ticks(np.array(inside), log)):
-        if log:
-            f = (np.log10(t) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
-        else:
-            f = (t - lo) / (hi - lo) if hi > lo else 0.5
-        y = y_lo + f * (y_hi - y_lo)
-        root.add(_quad(x1, y - 0.5 * s, x1 + 5 * s, y + 0.5 * s, [theme.axis_color] * 4))
-        root.add(_text(label, x1 + 8 * s, y, 12 * s, theme.text_color, "middle-left"))
-    if bar.label:
-        root.add(_text(bar.label, (x0 + x1) / 2, y_hi + 12 * s, 13 * s, theme.text_color, "bottom-center"))
+    def _text(self, p) -> list:
+        anchor = {"left": "middle-left", "center": "middle-center", "right": "middle-right"}[p["align"]]
+        material = gfx.TextMaterial(
+            color=_color(p["color"]),
+            aa=True,
+            alpha_mode="blend",
+            outline_color=_color(self.theme.background),
+            outline_thickness=HALO,
+            weight_offset=150 if p["bold"] else 0,
+        )
+        label = gfx.Text(
+            text=p["text"],
+            font_size=p["size"],
+            screen_space=True,
+            anchor=anchor,
+            family=font_family(),
+            material=material,
+        )
+        label.local.position = tuple(self._xy([(p["x"], p["y"])])[0])
+        return [label]
+
+    def _line(self, p) -> list:
+        dash = p["dash"]
+        material = gfx.LineMaterial(
+            thickness=p["width"],
+            color=_color(p["color"], p["alpha"]),
+            aa=True,
+            alpha_mode="blend",
+            dash_pattern=(dash, 0.6 * dash) if dash else (),
+        )
+        return [gfx.Line(gfx.Geometry(positions=self._xy(p["points"])), material)]
+
+    def _rect(self, p) -> list:
+        x0, y0, x1, y1 = p["box"]
+        positions = self._xy([(x0, y1), (x1, y1), (x1, y0), (x0, y0)])
+        geometry = gfx.Geometry(positions=positions, indices=np.array([[0, 1, 2], [0, 2, 3]], np.uint32))
+        return [gfx.Mesh(geometry, gfx.MeshBasicMaterial(color=_color(p["color"], p["alpha"]), alpha_mode="blend"))]
+
+    def _dot(self, p) -> list:
+        material = gfx.PointsMaterial(color=_color(p["color"]), size=p["size"], size_space="screen", aa=True)
+        return [gfx.Points(gfx.Geometry(positions=self._xy([(p["x"], p["y"])])), material)]
+
+    def _gradient(self, p) -> list:
+        x0, y0, x1, y1 = p["box"]
+        k = 65
+        colors = apply_colormap(np.linspace(0, 1, k), p["colormap"], 0.0, 1.0)
+        ys = np.linspace(y1, y0, k)
+        positions = self._xy([(x, y) for y in ys for x in (x0, x1)])
+        quads = [[2 * i, 2 * i + 1, 2 * i + 3] for i in range(k - 1)] + [
+            [2 * i, 2 * i + 3, 2 * i + 2] for i in range(k - 1)
+        ]
+        geometry = gfx.Geometry(
+            positions=positions, indices=np.array(quads, np.uint32), colors=np.repeat(colors, 2, axis=0)
+        )
+        return [gfx.Mesh(geometry, gfx.MeshBasicMaterial(color_mode="vertex"))]

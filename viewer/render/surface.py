@@ -11,10 +11,9 @@ from __future__ import annotations
 import pygfx as gfx
 from pygfx.renderers.wgpu import register_wgpu_render_function
 
-from .wgsl import FacePickMaterial, IndexedMeshShader
+from hubscape.viewer.scene.themes import TRON
 
-#: Light levels shared with the browser engine (static/js/engine.js).
-AMBIENT = 0.55
+from .wgsl import FacePickMaterial, IndexedMeshShader
 
 
 class SurfaceMaterial(FacePickMaterial):
@@ -22,7 +21,8 @@ class SurfaceMaterial(FacePickMaterial):
 
     uniform_type = dict(FacePickMaterial.uniform_type, ambient="f4", emissive="f4")
 
-    def __init__(self, emissive: float = 0.0, ambient: float = AMBIENT, **kwargs):
+    def __init__(self, emissive: float = 0.0, ambient: float = TRON.ambient, **kwargs):
+        """``ambient`` comes from the scene's theme (both themes use the same light)."""
         super().__init__(**kwargs)
         self.uniform_buffer.data["ambient"] = float(ambient)
         self.uniform_buffer.data["emissive"] = float(emissive)

@@ -5,10 +5,14 @@ and its lagged chase camera. Keys:
 
     1..9   switch world (when several sources were given)   t   switch theme (tron/paper)
     f      orbit <-> fly          w/s throttle   arrows or i/k pitch   a/d or j/l roll
-    p      screenshot (PNG next to where you started)        r   reset the camera
+    p      save the figure (PNG: the view, texts, title, legend, colour bar; prints where)
+    v      next camera view (the scene's presets)              r   reset the camera
     h      show/hide this help    Escape  close
 
-Hovering an element shows its pick record (model id, parameters, values) as a tooltip.
+Texts are laid out on the screen again whenever the camera moves (viewer.scene.labels), and
+the title, legend, colour bar and charts stay in place, as in an exported figure. Hovering
+shows the values under the cursor (a model's counts at that period, the loss at that point
+of the surface, a channel's clean and triggered norms, the pruning curves at that x).
 
 Example::
 
@@ -24,18 +28,29 @@ from pathlib import Path
 import numpy as np
 import pygfx as gfx
 
+from hubscape.viewer.scene.figure import chart_values_at
+from hubscape.viewer.scene.projection import vertical_fov
 from hubscape.viewer.scene.themes import THEMES, get_theme
 from hubscape.viewer.sources.worlds import World
 
 from .convert import RenderedScene, scene_to_pygfx, set_projection
 from .flight import ChaseCamera, FlightModel, FlightState
+from .overlay import Overlay
 
 HELP = """hubscape viewer
 1..9  switch world      t  switch theme
 f     orbit / fly       w s  throttle
 arrows / i k  pitch     a d / j l  roll
-p     screenshot        r  reset camera
-h     this help         Esc  close"""
+p     save the figure   r  reset camera
+v     next view         h  this help
+Esc   close
+growth: c(t) = m (exp(lambda Phi((ln t - mu) / sigma)) - 1)
+  mu: immediacy (peak growth at e^mu months)
+  sigma: longevity   lambda: fitness (final size)
+  m: scale of early growth (30 in WSB)"""
+#: Seconds the camera must rest before the texts are laid out again with the coverage mask
+#: (while it moves they are laid out without it, which is cheaper).
+SETTLE = 0.15
 
 _FLY_KEYS = {
     "w": ("throttle", 1),
@@ -96,6 +111,10 @@ class SceneViewer:
         self._last_time = time.perf_counter()
         self.screenshots: list[Path] = []
         self.tooltip_text = ""
+        self.view_index = 0
+        self._camera_key = None
+        self._moved_at = 0.0
+        self._masked = False
         self.load()
         canvas.add_event_handler(self._on_key_down, "key_down")
         canvas.add_event_handler(self._on_key_up, "key_up")
@@ -129,11 +148,34 @@ class SceneViewer:
             text.material.outline_color = gfx.Color.from_physical(*[float(c) for c in look.background])
         self.craft.material.color = gfx.Color.from_physical(*[float(c) for c in look.color(0)])
         self.status.set_text(f"{self.world.name} | {self.theme} | {'fly' if self.flying else 'orbit'}  (h: help)")
+        self._camera_key = None
         self._layout(*size)
 
     def _layout(self, width: float, height: float) -> None:
         self.help.local.position = (12, height - 12, 0)
         self.status.local.position = (12, 12, 0)
+
+    def _relayout(self) -> None:
+        """Lay the texts out again if the camera moved (cheaply while it moves, fully once it rests)."""
+        key = tuple(np.round(np.asarray(self.rendered.camera.camera_matrix, np.float64).ravel(), 6))
+        now = time.perf_counter()
+        if key != self._camera_key:
+            self._camera_key, self._moved_at, self._masked = key, now, False
+            self.rendered.layout_labels(self.rendered.view(), mask=False)
+        elif not self._masked and now - self._moved_at > SETTLE:
+            self._masked = True
+            self.rendered.layout_labels(self.rendered.view(), mask=True)
+
+    def next_view(self) -> None:
+        """The scene's next camera preset (its ``views``)."""
+        views = list(self.rendered.source.views.values())
+        if views:
+            self.view_index = (self.view_index + 1) % len(views)
+            size = self.canvas.get_logical_size()
+            from .convert import set_camera
+
+            set_camera(self.rendered.camera, views[self.view_index], *size)
+            self.controller.target = tuple(float(v) for v in views[self.view_index].target)
 
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name).name
@@ -157,7 +199,8 @@ class SceneViewer:
         self.status.set_text(f"{self.world.name} | {self.theme} | {'fly' if self.flying else 'orbit'}  (h: help)")
 
     def screenshot(self) -> Path:
-        """Save what the window shows as a PNG in ``screenshot_dir``; returns its path."""
+        """Save the figure the window shows (the view with its texts, title, legend, colour bar and
+        charts) as a PNG in ``screenshot_dir``, say where on the status line and stdout; returns its path."""
         from hubscape.core.atomic import write_bytes
 
         from .offscreen import encode_png
@@ -167,7 +210,8 @@ class SceneViewer:
         path = self.screenshot_dir / f"hubscape-{self.world.name}-{self.theme}-{stamp}-{len(self.screenshots)}.png"
         write_bytes(path, encode_png(image))
         self.screenshots.append(path)
-        self.status.set_text(f"saved {path}")
+        self.status.set_text(f"saved {path.resolve()}")
+        print(f"saved {path.resolve()}", flush=True)
         return path
 
     # -- events --------------------------------------------------------------------------
@@ -189,6 +233,8 @@ class SceneViewer:
             self.help.visible = not self.help.visible
         elif key in ("r", "R"):
             self.load()
+        elif key in ("v", "V"):
+            self.next_view()
         elif key == "Escape":
             self.canvas.close()
         self.canvas.request_draw()
@@ -198,8 +244,15 @@ class SceneViewer:
             self.controls[_FLY_KEYS[event["key"]][0]] = 0.0
 
     def _on_pointer_move(self, event) -> None:
-        info = self.renderer.get_pick_info((event["x"], event["y"]))
-        record = self.rendered.pick_record(info) if info else None
+        x, y = event["x"], event["y"]
+        record = None
+        for chart, place in zip(self.rendered.source.charts, self.rendered.overlay.regions.charts):
+            record = chart_values_at(chart, place, x, y)
+            if record is not None:
+                break
+        if record is None:
+            info = self.renderer.get_pick_info((x, y))
+            record = self.rendered.pick_record(info, cursor=(x, y), view=self.rendered.view()) if info else None
         self.tooltip_text = _format_record(record) if record else ""
         self.tooltip.set_text(self.tooltip_text)
         self.tooltip.local.position = (event["x"] + 14, self.canvas.get_logical_size()[1] - event["y"] + 8, 0)
@@ -207,7 +260,10 @@ class SceneViewer:
 
     def _on_resize(self, event) -> None:
         width, height = max(1, event["width"]), max(1, event["height"])
-        set_projection(self.rendered.camera, self.rendered.source.camera.fov, width, height)
+        set_projection(self.rendered.camera, vertical_fov(self.rendered.source.camera, width / height), width, height)
+        self.rendered.size = (width, height)  # the title, legend, colour bar and charts follow the new size
+        self.rendered.overlay = Overlay(self.rendered.source, self.rendered.theme, width, height)
+        self._camera_key = None
         self._layout(width, height)
 
     # -- drawing -------------------------------------------------------------------------
@@ -228,7 +284,9 @@ class SceneViewer:
 
             angles = np.radians([-state.pitch, state.heading, -state.roll])
             self.craft.local.rotation = la.quat_from_euler(angles, order="YXZ")
+        self._relayout()
         self.renderer.render(self.rendered.scene, self.rendered.camera, flush=False)
+        self.renderer.render(self.rendered.overlay.root, self.rendered.overlay.camera, flush=False)
         self.renderer.render(self.overlay, self.overlay_camera)
 
     def run(self) -> None:

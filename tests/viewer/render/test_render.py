@@ -158,10 +158,19 @@ def test_picking_returns_the_item_record():
     assert offscreen.rendered.pick_record(info) == {"item": "trail", "model": "org/trail"}
 
 
-def test_every_item_becomes_a_world_object():
+def test_every_item_becomes_a_world_object_and_texts_go_to_the_overlay():
     scene = scene_from_source("demo:landscape", theme="tron")
     rendered = scene_to_pygfx(scene)
-    assert set(rendered.items.values()) == {item for item in scene.items}
+    assert set(rendered.items.values()) == {item for item in scene.items if item.kind != "labels"}
+    import pygfx as gfx
+
+    from hubscape.viewer.scene.figure import figure_primitives
+
+    drawn = [t for t in rendered.overlay.root.iter() if isinstance(t, gfx.Text)]
+    texts = sorted(rendered.overlay.texts())
+    parts = figure_primitives(scene, rendered.theme, rendered.overlay.regions, rendered.size[0])
+    expected = [p.text for p in rendered.layout.placed] + [q["text"] for q in parts if q["kind"] == "text"]
+    assert texts == sorted(expected) and scene.title in texts and len(drawn) == len(texts)
 
 
 @pytest.mark.parametrize("world", ["growth", "landscape", "activations"])
@@ -201,12 +210,20 @@ def test_each_world_renders_in_each_theme(world, theme):
                 window = image[y - r : y + r + 1, x - r : x + r + 1, :3].reshape(-1, 3).astype(int)
                 tried += 1
                 hits += bool((np.abs(window - srgb8(color)).max(axis=1) <= 40).any())
+    if world == "activations":  # bars, not markers: each bar top is drawn where it projects, off the background
+        for item in scene.items:
+            if item.name.startswith("layer/"):
+                tops = item.positions.reshape(-1, 20, 3)[:, 0:4].mean(axis=1)  # the centre of each bar's top face
+                for x, y in project(tops, scene.camera, 360, 240):
+                    if 3 <= x < 357 and 3 <= y < 237:
+                        tried += 1
+                        hits += bool(np.abs(image[int(y), int(x), :3].astype(int) - background).sum() > 30)
     assert tried and hits >= 1 and hits / tried >= 0.2, (hits, tried)
 
 
-def test_figure_overlay_draws_legend_swatches_and_colour_bar():
-    from hubscape.viewer.render.overlay import figure_scale
+def test_figure_overlay_draws_legend_swatches_colour_bar_and_title_where_the_layout_says():
     from hubscape.viewer.scene.colormaps import apply_colormap
+    from hubscape.viewer.scene.figure import figure_regions
     from hubscape.viewer.scene.model import ColorBar, Legend
 
     scene = known_scene("paper")
@@ -215,14 +232,16 @@ def test_figure_overlay_draws_legend_swatches_and_colour_bar():
     scene.colorbar = ColorBar(colormap="viridis", vmin=0.0, vmax=1.0, label="loss")
     w, h = 900, 600
     image = render_array(scene, w, h)
-    s = figure_scale(w, h)
-    for i, color in enumerate([ORANGE, GREEN]):  # swatches top-left, 20 px apart (scaled)
-        np.testing.assert_allclose(patch(image, (28 * s, (56 + 20 * i) * s - 1), r=0), srgb8(color), atol=3)
-    x = w - 71 * s  # the colour bar's centre line: vmin at 75% of the height, vmax at 25%
+    regions = figure_regions(scene, w, h)
+    s = regions.scale
+    for (x, y, _, _), color in zip(regions.legend.entries, [ORANGE, GREEN]):  # swatches in the legend row
+        np.testing.assert_allclose(patch(image, (x + 12 * s, y), r=0), srgb8(color), atol=6)
+    x0, y0, x1, y1 = regions.colorbar.bar  # vmin at the bottom, vmax at the top
     ends = apply_colormap(np.array([0.0, 1.0]), "viridis", 0.0, 1.0)
-    np.testing.assert_allclose(patch(image, (x, 0.75 * h - 3), r=1), srgb8(ends[0]), atol=12)
-    np.testing.assert_allclose(patch(image, (x, 0.25 * h + 3), r=1), srgb8(ends[1]), atol=12)
-    title_band = image[int(8 * s) : int(34 * s), w // 2 - 60 : w // 2 + 60, :3]
+    np.testing.assert_allclose(patch(image, ((x0 + x1) / 2, y1 - 3), r=1), srgb8(ends[0]), atol=12)
+    np.testing.assert_allclose(patch(image, ((x0 + x1) / 2, y0 + 3), r=1), srgb8(ends[1]), atol=12)
+    title_band = image[int(regions.title[1]) : int(regions.title[3]), w // 2 - 60 : w // 2 + 60, :3]
     assert (title_band.sum(axis=2) < 300).any()  # dark title text on white
     bare = render_array(scene, w, h, overlay=False)
-    assert tuple(bare[int(56 * s), int(28 * s), :3]) == (255, 255, 255)
+    x, y, _, _ = regions.legend.entries[0]
+    assert tuple(bare[int(y), int(x + 12 * s), :3]) == (255, 255, 255)

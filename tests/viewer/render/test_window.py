@@ -51,6 +51,27 @@ WINDOW_SCRIPT = textwrap.dedent("""
     canvas._process_events()
     out["tooltip"] = viewer.tooltip_text
     out["expected_pick"] = marker.pick[0]
+    # Hover the surface near a grid vertex: the tooltip reports alpha, beta and the loss there.
+    surface = viewer.rendered.source.find("surface")
+    v = 81 * 30 + 20
+    x, y = project(surface.positions[v:v + 1], viewer.rendered.source.camera, width, height)[0]
+    canvas.submit_event({"event_type": "pointer_move", "x": float(x), "y": float(y), "modifiers": (),
+                         "buttons": (), "button": 0, "ntouches": 0, "touches": {}})
+    canvas._process_events()
+    out["surface_tooltip"] = viewer.tooltip_text
+    out["surface_vertex"] = dict(zip(surface.data_names, map(float, surface.data[v])))
+    # The texts follow the camera: turn it, draw, and the layout has moved (still without overlaps).
+    before = [(p.text, p.box) for p in viewer.rendered.layout.placed]
+    cam = viewer.rendered.camera
+    cam.local.position = tuple(float(c) * 0.8 for c in cam.local.position)
+    cam.look_at(tuple(float(v) for v in viewer.rendered.source.camera.target))
+    canvas.force_draw()
+    after = [(p.text, p.box) for p in viewer.rendered.layout.placed]
+    out["relaid"] = before != after
+    boxes = [b for _, b in after]
+    out["overlaps"] = sum(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                          for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    out["overlay_texts"] = viewer.rendered.overlay.texts()
     key("t")
     out["after_t"] = frame()
     key("2")
@@ -61,6 +82,13 @@ WINDOW_SCRIPT = textwrap.dedent("""
     out["help_hidden"] = not viewer.help.visible
     key("p")
     out["screenshot"] = str(viewer.screenshots[-1]) if viewer.screenshots else None
+    # Hover the pruning chart: the values of every curve at the cursor's x.
+    place = viewer.rendered.overlay.regions.charts[0]
+    x0, y0, x1, y1 = place.plot
+    canvas.submit_event({"event_type": "pointer_move", "x": float(x0 + 0.5 * (x1 - x0)), "y": float((y0 + y1) / 2),
+                         "modifiers": (), "buttons": (), "button": 0, "ntouches": 0, "touches": {}})
+    canvas._process_events()
+    out["chart_tooltip"] = viewer.tooltip_text
     key("f")
     start = viewer.flight.state.position.copy()
     canvas.submit_event({"event_type": "key_down", "key": "w", "modifiers": ()})
@@ -88,9 +116,25 @@ def test_window_opens_renders_and_keys_switch_theme_and_world(tmp_path):
     assert out["tooltip"].startswith("item: minimum")
     for key in out["expected_pick"]:
         assert f"{key}: " in out["tooltip"]
+    lines = dict(line.split(": ", 1) for line in out["surface_tooltip"].splitlines())
+    assert lines["item"] in ("surface", "contours")
+    if lines["item"] == "surface":  # the values at the cursor, within a pixel of the vertex
+        for name in ("alpha", "beta", "cross_entropy"):
+            assert float(lines[name]) == pytest.approx(out["surface_vertex"][name], rel=0.03, abs=0.02), name
+    assert out["relaid"] and out["overlaps"] == 0
+    assert "Loss landscape of demo/quadratic-valley (random directions)" in out["overlay_texts"]  # the title
+    assert "cross_entropy" in out["overlay_texts"]  # the colour bar's title
+    assert "channels pruned: " in out["chart_tooltip"] and "attack success, l_inf: " in out["chart_tooltip"]
     assert out["after_t"]["theme"] == "paper" and out["after_t"]["corner"] == [255, 255, 255]
     assert out["after_2"]["world"] == "activations" and out["after_2"]["theme"] == "paper"
-    assert out["screenshot"] and (tmp_path / out["screenshot"].split("/")[-1]).stat().st_size > 1000
+    shot = tmp_path / out["screenshot"].split("/")[-1]
+    assert out["screenshot"] and shot.stat().st_size > 1000
+    assert f"saved {shot.resolve()}" in proc.stdout  # p says where the figure went
+    from PIL import Image
+
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    band = image[4:26, 100:380]
+    assert (np.abs(band - 255).sum(axis=2) > 200).mean() > 0.01  # the figure's title, dark on white
     assert out["help_shown"] and out["help_hidden"]
     assert out["flying"] and out["flew"] > 0
 
@@ -206,7 +250,7 @@ def test_view_command_keeps_a_window_open_under_xvfb():
             "timeout",
             "-s",
             "INT",
-            "8",
+            "20",
             sys.executable,
             "-m",
             "hubscape.viewer",
