@@ -1,20 +1,25 @@
-// The page: gallery and world switcher, theme toggle, cameras, picking tooltips, legend and
-// colour scale, kernels (server or Pyodide), growth refits, drag and drop, export. Exposes
-// window.hubscape for tests and scripting (see the `api` object at the end).
+// The page: gallery and world switcher, theme, camera views, legend with search (highlight,
+// isolate, hide a model everywhere), the options of each world (log count, log loss, contours,
+// wireframe, metric, difference view), tooltips with the values at the cursor, kernels (server
+// or Pyodide), growth refits with a fit table, drag and drop, export of the complete figure,
+// keys (h help, t theme, r reset, 1..9 views). Exposes window.hubscape for tests and scripting
+// (see the `api` object at the end).
 
 import { Engine } from "./engine.js";
 import { sceneFromBundle } from "./scene.js";
-import { tooltipLines } from "./overlay.js";
+import { formatValue, tooltipLines } from "./overlay.js";
 import { cssColor } from "./math.js";
 import { ServerKernel, StaticGallery, PyodideKernel } from "./kernel.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const base = new URL(".", location.href);
+const SESSION = "session:current";
 
 const state = {
-  items: [], item: null, theme: params.get("theme") || "tron", chosenTheme: params.get("theme"), sceneBytes: null, scene: null,
-  source: null, kernels: {}, kernel: null, lastFit: null, info: null,
+  items: [], item: null, theme: params.get("theme") || "tron", chosenTheme: params.get("theme"), sceneBytes: null,
+  scene: null, source: null, kernels: {}, kernel: null, lastFit: null, info: null, upload: null, session: null,
+  options: { growth: {}, landscape: {}, activations: {} }, focus: { hidden: new Set(), only: null },
 };
 
 function showError(message) {
@@ -31,85 +36,138 @@ async function guarded(fn) {
 // --- scene display ---------------------------------------------------------------------
 function showScene(bytes, name) {
   const scene = sceneFromBundle(bytes, name);
-  state.sceneBytes = bytes; state.scene = scene; state.theme = scene.themeName;
+  const sameSource = state.scene && state.scene.world === scene.world && state.sceneName === name;
+  state.sceneBytes = bytes; state.scene = scene; state.theme = scene.themeName; state.sceneName = name;
+  if (!sameSource) state.focus = { hidden: new Set(), only: null };
   engine.setScene(scene);
+  engine.setFocus(state.focus);
   $("camera").value = "orbit";
   document.body.classList.toggle("paper", scene.themeName === "paper");
+  document.body.dataset.world = scene.world;
   $("theme").textContent = scene.themeName === "paper" ? "tron" : "paper";
   $("title").textContent = scene.title;
-  drawLegend(scene); drawColorbar(scene);
-  $("growth").open = scene.world === "growth";
+  drawLegend(scene); drawViews(scene); reflectOptions(scene);
+  if (scene.world === "growth") $("growth").open = true;
 }
 
-function drawLegend(scene) {
-  const el = $("legend");
-  const entries = (scene.legend && scene.legend.entries) || [];
-  el.hidden = !entries.length;
-  el.replaceChildren(...entries.map((e) => {
-    const row = document.createElement("div"); row.className = "entry";
-    const sw = document.createElement("span"); sw.className = "sw";
-    sw.style.background = cssColor(e.color); sw.style.color = cssColor(e.color);
-    const label = document.createElement("span"); label.textContent = e.label;
-    row.append(sw, label); return row;
+function drawViews(scene) {
+  $("view-buttons").replaceChildren(...Object.keys(scene.views).map((name, k) => {
+    const b = document.createElement("button");
+    b.textContent = name; b.title = `camera view ${name} (${k + 1})`;
+    b.addEventListener("click", () => engine.setView(name));
+    return b;
   }));
 }
 
-/** The colour scale, sampled from the colormapped mesh itself (vertex values -> colours). */
-function drawColorbar(scene) {
-  const cb = scene.colorbar, el = $("colorbar");
-  const mesh = scene.items.find((i) => i.kind === "mesh" && i.values && i.colors);
-  el.hidden = !cb || !mesh;
-  if (el.hidden) return;
-  const canvas = $("cb-canvas"), ctx = canvas.getContext("2d");
-  const n = mesh.values.length, bins = canvas.width;
-  const best = new Array(bins).fill(-1), dist = new Array(bins).fill(Infinity);
-  const span = cb.vmax - cb.vmin || 1;
-  for (let v = 0; v < n; v++) {
-    const x = mesh.values[v];
-    if (!Number.isFinite(x)) continue;
-    const t = cb.log ? (Math.log10(x) - Math.log10(cb.vmin)) / (Math.log10(cb.vmax) - Math.log10(cb.vmin)) : (x - cb.vmin) / span;
-    const b = Math.round(t * (bins - 1));
-    if (b < 0 || b >= bins) continue;
-    const d = Math.abs(t * (bins - 1) - b);
-    if (d < dist[b]) { dist[b] = d; best[b] = v; }
+/** Controls show the state of the scene on screen (e.g. the log axis the builder chose). */
+function reflectOptions(scene) {
+  const axes = scene.items.find((i) => i.kind === "axes" && i.name === "axes");
+  if (scene.world === "growth") $("log-count").checked = !!(axes && axes.log && axes.log[1]);
+  if (scene.world === "landscape") {
+    $("log-loss").checked = !!(scene.colorbar && scene.colorbar.log);
+    $("wireframe").checked = scene.items.some((i) => i.name === "wireframe");
+    const o = state.options.landscape;
+    if (o.contours !== undefined) $("contours").value = o.contours;
   }
-  let last = -1;
-  for (let b = 0; b < bins; b++) {
-    const v = best[b] >= 0 ? best[b] : last;
-    if (v < 0) continue;
-    last = v;
-    ctx.fillStyle = cssColor(Array.from(mesh.colors.subarray(v * 4, v * 4 + 4)), 1);
-    ctx.fillRect(b, 0, 1, canvas.height);
+  if (scene.world === "activations") {
+    const o = state.options.activations;
+    $("metric").value = o.metric || "linf"; $("act-view").value = o.view || "side";
   }
-  $("cb-label").textContent = cb.label || "";
-  $("cb-min").textContent = Number(cb.vmin).toPrecision(3);
-  $("cb-max").textContent = Number(cb.vmax).toPrecision(3);
+}
+
+// --- legend, search, focus ----------------------------------------------------------------
+function legendEntries() { return (state.scene && state.scene.legend && state.scene.legend.entries) || []; }
+
+function drawLegend(scene) {
+  const entries = legendEntries();
+  $("legend-count").textContent = entries.length ? `(${entries.length})` : "";
+  $("legend-panel").hidden = !entries.length;
+  $("legend").replaceChildren(...entries.map((e) => {
+    const row = document.createElement("div"); row.className = "entry"; row.dataset.group = e.group ?? e.label;
+    const box = document.createElement("input"); box.type = "checkbox"; box.checked = true; box.title = "show or hide";
+    const sw = document.createElement("span"); sw.className = "sw";
+    sw.style.background = cssColor(e.color); sw.style.color = cssColor(e.color);
+    const label = document.createElement("span"); label.className = "name"; label.textContent = e.label; label.title = e.label;
+    row.append(box, sw, label);
+    if (e.note) { const note = document.createElement("div"); note.className = "note"; note.textContent = e.note; note.title = e.note; row.append(note); }
+    if (e.group != null) {
+      box.addEventListener("change", () => toggleHidden(e.group));
+      label.addEventListener("click", () => setFocus(state.focus.only === e.group ? null : e.group));
+    } else box.disabled = true;
+    return row;
+  }));
+  refreshFocus();
+}
+
+function toggleHidden(group) {
+  const hidden = new Set(state.focus.hidden);
+  hidden.has(group) ? hidden.delete(group) : hidden.add(group);
+  state.focus = { ...state.focus, hidden };
+  engine.setFocus(state.focus); refreshFocus();
+}
+
+/** Highlight one model (group) in every view: curves, parameter cloud, labels, legend and table. */
+function setFocus(group) {
+  state.focus = { ...state.focus, only: group };
+  engine.setFocus(state.focus); refreshFocus();
+}
+
+function refreshFocus() {
+  const q = $("search").value.trim().toLowerCase();
+  for (const row of $("legend").children) {
+    const g = row.dataset.group;
+    row.classList.toggle("hidden-model", state.focus.hidden.has(g));
+    row.classList.toggle("focus", state.focus.only === g);
+    row.classList.toggle("match", !!q && g.toLowerCase().includes(q));
+    row.querySelector("input").checked = !state.focus.hidden.has(g);
+  }
+  for (const tr of $("fit-table").querySelectorAll("tr[data-group]")) tr.classList.toggle("focus", tr.dataset.group === state.focus.only);
+}
+
+function search(text, commit = false) {
+  const q = text.trim().toLowerCase();
+  const matches = legendEntries().filter((e) => e.group != null && e.group.toLowerCase().includes(q));
+  if (!q) setFocus(null);
+  else if (matches.length === 1 || (commit && matches.length)) setFocus(matches[0].group);
+  refreshFocus();
+  const first = $("legend").querySelector(".entry.match");
+  if (first) first.scrollIntoView({ block: "nearest" });
+  return matches.map((e) => e.group);
 }
 
 // --- gallery and worlds ----------------------------------------------------------------
 function fillGallery(items) {
   state.items = items;
-  const sel = $("world");
-  const groups = {};
+  const sel = $("world"), groups = {};
   for (const it of items) {
     if (!groups[it.world]) { groups[it.world] = document.createElement("optgroup"); groups[it.world].label = it.world; }
-    const o = document.createElement("option"); o.value = it.id; o.textContent = it.title;
+    const o = document.createElement("option"); o.value = it.id; o.textContent = it.title; o.title = it.note || it.title;
     groups[it.world].append(o);
   }
-  sel.replaceChildren(...Object.values(groups));
+  const options = Object.values(groups);
+  if (state.session) {  // a dropped file or a refit: the menu says what is on screen
+    const g = document.createElement("optgroup"); g.label = "this session";
+    const o = document.createElement("option"); o.value = SESSION; o.textContent = state.session;
+    g.append(o); options.push(g);
+  }
+  sel.replaceChildren(...options);
+  sel.value = state.session ? SESSION : (state.item ? state.item.id : "");
 }
+
+function setSession(label) { state.session = label; fillGallery(state.items); }
 
 /** Show a gallery item; a saved scene keeps its own theme unless the user chose one. */
 async function setItem(id, theme = state.chosenTheme) {
   const item = state.items.find((i) => i.id === id);
   if (!item) throw new Error(`no gallery item ${id}`);
-  const bytes = await state.source.scene(id, theme);
+  const bytes = await state.source.scene(id, theme, state.options[item.world] || {});
   // A new source: forget the dropped CSV or bundle and the previous source's model list.
   if (!state.item || state.item.id !== id) { state.csv = null; state.upload = null; $("models").value = ""; }
-  state.item = item; state.lastFit = null;
-  $("world").value = id;
+  state.item = item; state.lastFit = null; state.lastResult = null; state.session = null;
+  fillGallery(state.items);
   showScene(bytes, item.title);
-  if (item.source === "csv") { $("fit-result").textContent = `source: ${item.title}`; }
+  $("fit-result").textContent = item.note || (item.source === "csv" ? `source: ${item.title}` : "");
+  $("fit-table").replaceChildren();
 }
 
 async function setWorld(world) {
@@ -118,11 +176,24 @@ async function setWorld(world) {
   await setItem(item.id);
 }
 
-async function setTheme(theme) {
-  state.chosenTheme = theme;
-  if (state.lastFit) return fit({ ...state.lastFit, theme });
-  if (state.upload) return showScene(await state.kernels.server.sceneFromUpload(state.upload.bytes, state.upload.name, theme), state.upload.name);
-  if (state.item) return setItem(state.item.id, theme);
+/** Rebuild what is on screen (theme or options changed). */
+async function rebuild() {
+  const world = state.scene ? state.scene.world : null;
+  const options = world ? state.options[world] : {};
+  if (state.lastFit) return fit({ ...state.lastFit, theme: state.chosenTheme || state.theme });
+  if (state.upload) {
+    const bytes = await state.kernels.server.sceneFromUpload(state.upload.bytes, state.upload.name, state.chosenTheme || state.theme, options);
+    return showScene(bytes, state.upload.name);
+  }
+  if (state.item) return setItem(state.item.id, state.chosenTheme);
+}
+
+async function setTheme(theme) { state.chosenTheme = theme; return rebuild(); }
+
+async function setOption(name, value) {
+  const world = state.scene.world;
+  state.options[world] = { ...state.options[world], [name]: value };
+  return rebuild();
 }
 
 // --- kernels and fits ------------------------------------------------------------------
@@ -135,6 +206,7 @@ function setKernelNote() {
 }
 
 function useKernel(name) {
+  if (!state.kernels[name]) throw new Error(`the ${name} kernel is not available here${state.pyodideReason ? `: ${state.pyodideReason}` : ""}`);
   state.kernel = state.kernels[name];
   $("kernel").value = name;
   setKernelNote();
@@ -152,7 +224,9 @@ async function csvForItem(id) {
 
 async function fit(request) {
   if (!state.kernel) throw new Error("no analytics kernel is available");
+  const { log_count } = state.options.growth;
   request = { m: Number($("m").value), method: $("method").value, theme: state.theme, ...request };
+  if (log_count !== undefined) request.log_count = log_count;
   if (state.kernel.name === "pyodide" && request.item && !request.csv) {
     const { item, ...rest } = request;
     request = { ...rest, csv: await csvForItem(item) };
@@ -166,13 +240,46 @@ async function fit(request) {
     if (state.kernel.name === "pyodide") { state.pyodideReason = e.message; setKernelNote(); }
     throw e;
   }
-  state.lastFit = request; state.upload = null;
-  showScene(result.scene, "growth fit");
-  state.lastResult = result;
-  $("fit-result").textContent = (result.summary || []).map((s) => s.line).join("\n") || "fitted";
+  state.lastFit = request; state.upload = null; state.lastResult = result;
+  const fitted = result.fits.filter((f) => !f.status).length;
+  setSession(`fit: ${result.source} (${result.fits.length} models, ${request.method})`);
+  showScene(result.scene, `growth fit of ${result.source}`);
+  $("fit-result").textContent = `${result.source}: ${fitted} of ${result.fits.length} models fitted (${request.method}, m = ${request.m})` +
+    (result.note ? ` · ${result.note}` : "");
+  drawFitTable(result);
+  $("growth").open = true;
   if (!$("models").value.trim()) $("models").value = result.fits.map((f) => f.model).join("\n");
   $("models").title = `models in ${result.source}: ${result.models.join(", ")}`;
   return result;
+}
+
+/** The fit summary as a table: one row per model; an unfitted one says why. */
+function drawFitTable(result) {
+  const table = document.createElement("table");
+  const head = table.createTHead().insertRow();
+  for (const h of ["model", "n", "mu", "sigma", "lambda", "c_inf", "R²"]) { const th = document.createElement("th"); th.textContent = h; head.append(th); }
+  const body = table.createTBody();
+  for (const f of result.fits) {
+    const tr = body.insertRow(); tr.dataset.group = f.model; tr.title = f.model;
+    const cell = (text, cls) => { const td = tr.insertCell(); td.textContent = text; if (cls) td.className = cls; return td; };
+    cell(f.model.split("/").pop()); cell(String(f.n_events ?? ""));
+    if (f.status) {
+      const td = cell(f.status, "status"); td.colSpan = 5;
+    } else {
+      const [mu, sigma, lam] = f.params, [smu, ssigma, slam] = f.stderr;
+      const pm = (v, e) => e !== null && Number.isFinite(e) ? `${formatValue(v)} ± ${formatValue(e)}` : formatValue(v);
+      cell(pm(mu, smu)); cell(pm(sigma, ssigma)); cell(pm(lam, slam));
+      cell(f.identifiable ? formatValue(f.c_inf) : "n/a"); cell(formatValue(f.r2));
+      if (!f.identifiable) {
+        const note = body.insertRow(); note.dataset.group = f.model;
+        const td = note.insertCell(); td.colSpan = 7; td.className = "status";
+        td.textContent = `not identifiable: ${(f.reasons || []).join("; ")}`;
+      }
+    }
+  }
+  for (const tr of body.rows) tr.addEventListener("click", () => setFocus(state.focus.only === tr.dataset.group ? null : tr.dataset.group));
+  $("fit-table").replaceChildren(table);
+  refreshFocus();
 }
 
 function currentFitRequest() {
@@ -187,7 +294,8 @@ function currentFitRequest() {
 
 async function loadFile(file) {
   const buf = await file.arrayBuffer();
-  if (file.name.toLowerCase().endsWith(".csv")) {
+  const lower = file.name.toLowerCase();
+  if (lower.endsWith(".csv")) {
     const csv = { name: file.name, text: new TextDecoder().decode(buf) };
     const previous = $("models").value;
     $("models").value = "";
@@ -198,9 +306,27 @@ async function loadFile(file) {
     } catch (e) { $("models").value = previous; throw e; }
   }
   if (!state.kernels.server) throw new Error("opening a bundle needs the server kernel (hubscape serve)");
-  const bytes = await state.kernels.server.sceneFromUpload(buf, file.name, state.theme);
-  state.upload = { bytes: buf, name: file.name }; state.lastFit = null;
+  const world = sniffWorld(buf, file.name);
+  const bytes = await state.kernels.server.sceneFromUpload(buf, file.name, state.theme, state.options[world] || {});
+  state.upload = { bytes: buf, name: file.name }; state.lastFit = null; state.lastResult = null;
+  setSession(`opened: ${file.name}`);
   showScene(bytes, file.name);
+  $("fit-result").textContent = `opened ${file.name} (${state.scene.world} bundle)`;
+  $("fit-table").replaceChildren();
+}
+
+/** The world a bundle's bytes will show (its kind), so its options can go with the upload. */
+function sniffWorld(buf, name) {
+  try {
+    const view = new DataView(buf), n = Number(view.getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, n)));
+    const kind = JSON.parse(header.__metadata__.hubscape).kind;
+    return kind === "scene" ? null : kind;
+  } catch (e) {
+    if (!name.toLowerCase().endsWith(".safetensors"))
+      throw new Error(`${name} is neither a children CSV (.csv) nor a hubscape bundle (.safetensors)`);
+    return null;   // a damaged bundle: the kernel says what is wrong with it
+  }
 }
 
 // --- export ----------------------------------------------------------------------------
@@ -212,23 +338,55 @@ function download(blob, name) {
 
 function currentCamera() {
   const c = engine.cameras.orbit;
-  return { target: c.target, azimuth: c.azimuth, elevation: c.elevation, distance: c.distance, fov: c.fov };
+  return { target: c.target, azimuth: c.azimuth, elevation: c.elevation, distance: c.distance, fov: c.fov,
+           aspect: state.scene.camera.aspect || 0 };
 }
 
 // --- start -----------------------------------------------------------------------------
 let engine;
 
+/** Whether Pyodide's package index answers (numpy and scipy come from there): probe it before offering the kernel. */
+async function indexReachable(url) {
+  if (!url) return false;
+  const ctl = new AbortController(), timer = setTimeout(() => ctl.abort(), 4000);
+  try { await fetch(new URL("pyodide-lock.json", url), { method: "HEAD", mode: "no-cors", signal: ctl.signal }); return true; }
+  catch (e) { return false; } finally { clearTimeout(timer); }
+}
+
+async function offerPyodide(py) {
+  const kernel = new PyodideKernel({ pyodideURL: new URL(py.url, base).href, wheelURL: new URL(py.wheel, base).href, indexURL: py.index_url });
+  state.pyodide = kernel;   // bootable for scripting and tests even when fits cannot run
+  if (await indexReachable(py.index_url)) state.kernels.pyodide = kernel;
+  else state.pyodideReason = `not offered: its package index ${py.index_url} cannot be reached, and numpy and scipy come from there (offline? start hubscape serve with --pyodide-index pointing at a local copy)`;
+}
+
+/** The screen rectangles of the page's own panels over the 3D view (labels keep out of them). */
+function panelRects() {
+  const view = $("view").getBoundingClientRect(), out = [];
+  for (const id of ["side-toggle", "error", "help"]) {
+    const el = $(id);
+    if (!el || el.hidden || getComputedStyle(el).display === "none") continue;
+    const r = el.getBoundingClientRect();
+    if (r.width && r.height) out.push([r.left - view.left, r.top - view.top, r.right - view.left, r.bottom - view.top]);
+  }
+  return out;
+}
+
+function toggleHelp(show = $("help").hidden) { $("help").hidden = !show; engine.dirty = true; }
+
 async function start() {
   if (params.get("hud") === "0") document.body.classList.add("nohud");
   const want = params.get("renderer") || "auto";
   engine = await Engine.create($("gpu"), $("overlay"), { want, base });
+  engine.obstacles = panelRects;
   $("renderer").textContent = engine.renderer.name + (engine.fallbackReason ? " (fallback)" : "");
   $("renderer").title = engine.renderer.adapterInfo || "";
   $("renderer-note").textContent = engine.fallbackReason;
   engine.listeners.frame.push((f) => {
     if (f.error) { showError(`rendering stopped: ${f.error}`); return; }
-    // The orbit view renders on demand; the rate is meaningful while flying or moving.
-    $("fps").textContent = f.fps > 0 ? `${f.fps.toFixed(1)} (${f.frameTime.toFixed(1)} ms CPU)` : `on demand (${f.frameTime.toFixed(1)} ms CPU)`;
+    // Frames the GPU finished per second while moving; the orbit view otherwise renders on demand.
+    $("fps").textContent = f.fps > 0 && f.moving ? `${f.fps.toFixed(1)} frames/s finished (${f.frameTime.toFixed(1)} ms CPU)`
+      : `on demand (${f.frameTime.toFixed(1)} ms CPU per frame)`;
   });
 
   // Server or static site?
@@ -240,28 +398,29 @@ async function start() {
   }
   if (info) {
     state.kernels.server = server; state.source = server; state.info = info;
-    const py = info.pyodide;
-    if (py.available) state.kernels.pyodide = new PyodideKernel({ pyodideURL: new URL(py.url, base).href, wheelURL: new URL(py.wheel, base).href, indexURL: py.index_url });
-    else state.pyodideReason = py.reason;
+    if (info.pyodide.available) await offerPyodide(info.pyodide);
+    else state.pyodideReason = info.pyodide.reason;
   } else {
     const site = await (await fetch(new URL("site.json", base))).json();
     state.source = new StaticGallery(base); state.info = site;
-    state.kernels.pyodide = new PyodideKernel({ pyodideURL: new URL(site.pyodide.url, base).href, wheelURL: new URL(site.pyodide.wheel, base).href, indexURL: site.pyodide.index_url });
+    await offerPyodide(site.pyodide);
   }
   const sel = $("kernel");
   sel.replaceChildren(...Object.entries(state.kernels).map(([name, k]) => { const o = document.createElement("option"); o.value = name; o.textContent = name; o.title = k.label; return o; }));
-  useKernel(params.get("kernel") && state.kernels[params.get("kernel")] ? params.get("kernel") : (state.kernels.server ? "server" : "pyodide"));
+  const wanted = params.get("kernel");
+  const first = wanted && state.kernels[wanted] ? wanted : (state.kernels.server ? "server" : Object.keys(state.kernels)[0]);
+  if (first) useKernel(first); else setKernelNote();
 
   fillGallery(await state.source.gallery());
-  const first = params.get("item") || (state.items.find((i) => i.world === (params.get("world") || "growth")) || state.items[0] || {}).id;
-  if (first) await guarded(() => setItem(first));
+  const firstItem = params.get("item") || (state.items.find((i) => i.world === (params.get("world") || "growth")) || state.items[0] || {}).id;
+  if (firstItem) await guarded(() => setItem(firstItem));
 
   // Controls.
-  $("world").addEventListener("change", (e) => guarded(() => setItem(e.target.value)));
+  $("world").addEventListener("change", (e) => { if (e.target.value !== SESSION) guarded(() => setItem(e.target.value)); });
   $("theme").addEventListener("click", () => guarded(() => setTheme(state.theme === "tron" ? "paper" : "tron")));
   $("camera").addEventListener("change", (e) => engine.setCameraMode(e.target.value));
   $("reset").addEventListener("click", () => { engine.resetCamera(); $("camera").value = "orbit"; });
-  $("kernel").addEventListener("change", (e) => useKernel(e.target.value));
+  $("kernel").addEventListener("change", (e) => guarded(() => useKernel(e.target.value)));
   $("fit").addEventListener("click", () => guarded(() => fit(currentFitRequest())));
   $("hub").addEventListener("click", () => guarded(() => {
     const ids = $("models").value.split("\n").map((x) => x.trim()).filter(Boolean);
@@ -271,24 +430,57 @@ async function start() {
     return fit({ hub: ids });
   }));
   $("csv").addEventListener("change", (e) => e.target.files[0] && guarded(() => loadFile(e.target.files[0])));
+  $("log-count").addEventListener("change", (e) => guarded(() => setOption("log_count", e.target.checked)));
+  $("log-loss").addEventListener("change", (e) => guarded(() => setOption("log_loss", e.target.checked)));
+  $("wireframe").addEventListener("change", (e) => guarded(() => setOption("wireframe", e.target.checked)));
+  $("contours").addEventListener("change", (e) => guarded(() => setOption("contours", Math.max(0, Math.min(40, Math.round(+e.target.value || 0))))));
+  $("metric").addEventListener("change", (e) => guarded(() => setOption("metric", e.target.value)));
+  $("act-view").addEventListener("change", (e) => guarded(() => setOption("view", e.target.value)));
+  $("search").addEventListener("input", (e) => search(e.target.value));
+  $("search").addEventListener("keydown", (e) => { if (e.key === "Enter") search(e.target.value, true); if (e.key === "Escape") { e.target.value = ""; search(""); } });
   $("ex-png").addEventListener("click", () => guarded(async () => download(await engine.exportPNG(+$("ex-w").value, +$("ex-h").value), "hubscape.png")));
   $("ex-kernel").addEventListener("click", () => guarded(async () => {
     if (!state.kernels.server) throw new Error("SVG/PDF/glb export needs the server kernel (hubscape serve)");
     const fmt = $("ex-format").value;
     download(await state.kernels.server.export(fmt, state.sceneBytes, currentCamera(), +$("ex-w").value, +$("ex-h").value), `hubscape.${fmt}`);
   }));
+  $("help-button").addEventListener("click", () => toggleHelp());
+  $("help-close").addEventListener("click", () => toggleHelp(false));
+  $("side-toggle").addEventListener("click", () => { document.body.classList.toggle("collapsed"); engine.dirty = true; });
+  window.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || (e.target.closest && e.target.closest("input, textarea, select"))) return;
+    if (e.key === "h" || e.key === "?") toggleHelp();
+    else if (e.key === "t") guarded(() => setTheme(state.theme === "tron" ? "paper" : "tron"));
+    else if (e.key === "r") { engine.resetCamera(); $("camera").value = "orbit"; }
+    else if (e.key === "Escape") toggleHelp(false);
+    else if (/^[1-9]$/.test(e.key) && state.scene) {
+      const name = Object.keys(state.scene.views)[+e.key - 1];
+      if (name) engine.setView(name);
+    }
+  });
   const overlay = $("overlay"), tip = $("tooltip");
   // Picking projects vertices on the CPU: at most once per animation frame, for the last position.
-  let hover = null;
+  let hover = null, down = null;
   overlay.addEventListener("pointermove", (e) => {
     if (e.buttons) { tip.hidden = true; return; }
     if (!hover) requestAnimationFrame(() => {
       const { x, y } = hover; hover = null;
-      const hit = engine.pick(x, y);
+      const r = $("view").getBoundingClientRect();
+      const hit = engine.pick(x - r.left, y - r.top);
       tip.hidden = !hit;
-      if (hit) { tip.textContent = tooltipLines(hit).join("\n"); tip.style.left = `${x + 14}px`; tip.style.top = `${y + 14}px`; }
+      if (hit) {
+        tip.textContent = tooltipLines(hit).join("\n");
+        const w = tip.offsetWidth, h = tip.offsetHeight;
+        tip.style.left = `${Math.min(x + 14, innerWidth - w - 4)}px`; tip.style.top = `${Math.min(y + 14, innerHeight - h - 4)}px`;
+      }
     });
     hover = { x: e.clientX, y: e.clientY };
+  });
+  overlay.addEventListener("pointerdown", (e) => { down = [e.clientX, e.clientY]; });
+  overlay.addEventListener("pointerup", (e) => {   // a click (not a drag) on a model's item highlights it
+    if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4) return;
+    const r = $("view").getBoundingClientRect(), hit = engine.pick(e.clientX - r.left, e.clientY - r.top);
+    if (hit && hit.group != null) setFocus(state.focus.only === hit.group ? null : hit.group);
   });
   overlay.addEventListener("pointerleave", () => { tip.hidden = true; });
   window.addEventListener("dragover", (e) => { e.preventDefault(); $("drop").hidden = false; });
@@ -309,6 +501,7 @@ const api = {
   get fallbackReason() { return engine && engine.fallbackReason; },
   get frameTime() { return engine && engine.frameTime; },
   get frames() { return engine ? engine.frames : 0; },
+  get fps() { return engine ? engine.measuredFps() : 0; },
   /** Milliseconds from navigation start to the first rendered frame. */
   get firstFrameAt() { return engine ? engine.firstFrameAt : undefined; },
   get kernel() { return state.kernel && state.kernel.name; },
@@ -320,13 +513,28 @@ const api = {
   get items() { return state.items; },
   get theme() { return state.theme; },
   get lastResult() { return state.lastResult; },
+  get options() { return state.options; },
+  get focus() { return { hidden: [...state.focus.hidden], only: state.focus.only }; },
+  /** The texts on screen as the layout placed them: [{text, box: [x0, y0, x1, y1], role, group}]. */
+  get labels() { return engine.layout.placed.map((p) => ({ text: p.text, box: p.box, role: p.role, group: p.group, plate: p.plate })); },
+  get hiddenLabels() { return engine.layout.hidden; },
+  get legend() { return [...$("legend").querySelectorAll(".entry")].map((r) => r.querySelector(".name").textContent); },
+  /** Screen regions of the colour bar and charts in the view (CSS pixels). */
+  get regions() { const { w, h } = engine.viewSize(); return engine.screenRegions(w, h); },
+  /** Where the active camera is (world coordinates). */
+  get eye() { return Array.from(engine.camera.view().eye); },
   project: (p) => engine.project(p),
   pick: (x, y) => engine.pick(x, y),
   setTheme: (t) => guarded(() => setTheme(t)),
   setWorld: (w) => guarded(() => setWorld(w)),
   setItem: (id) => guarded(() => setItem(id)),
+  setOption: (name, value) => guarded(() => setOption(name, value)),
+  setView: (name) => engine.setView(name),
   setCamera: (mode) => engine.setCameraMode(mode),
-  useKernel: (name) => useKernel(name),
+  setFocus: (group) => setFocus(group),
+  hide: (group) => toggleHidden(group),
+  search: (text, commit = true) => search(($("search").value = text), commit),
+  useKernel: (name) => guarded(() => useKernel(name)),
   fit: (request) => guarded(() => fit(request)),
   openFile: (name, bytes) => guarded(() => loadFile(new File([bytes], name))),
   renderNow: async () => { engine.renderNow(); await engine.renderer.finish(); },
@@ -334,6 +542,6 @@ const api = {
   exportPNG: async (w, h) => new Uint8Array(await (await engine.exportPNG(w, h)).arrayBuffer()),
   /** SVG/PDF/glb bytes of the current view from the server kernel's exporters. */
   exportVia: async (format, w, h) => new Uint8Array(await (await state.kernels.server.export(format, state.sceneBytes, currentCamera(), w, h)).arrayBuffer()),
-  pyodide: () => state.kernels.pyodide,
+  pyodide: () => state.pyodide,
 };
 window.hubscape = api;

@@ -1,10 +1,48 @@
 // Backend-independent GPU input built from a Scene: triangle batches (meshes, ribbons),
-// screen-space segments (lines, axes, wireframes), screen-space point sprites, and the text
-// labels drawn by the 2D overlay. Both renderers upload exactly these arrays.
+// screen-space segments (lines, axes' lines and tick marks, wireframes) and screen-space point
+// sprites. Both renderers upload exactly these arrays. Texts are not here: the overlay draws them
+// where labels.js places them.
 
+/**
+ * A batch of triangles (a mesh or a ribbon).
+ * @typedef {Object} TriBatch
+ * @property {Object} item          the scene item it draws (its `group` says which model it shows)
+ * @property {Float32Array} positions  (n, 3)
+ * @property {Float32Array} normals    (n, 3)
+ * @property {Float32Array} colors     (n, 4) linear RGBA
+ * @property {Float32Array} uv         (n, 2) ribbon arc length / across (zeros for meshes)
+ * @property {Uint32Array} indices     (m, 3)
+ * @property {number[]} color          ribbon colour (linear RGBA)
+ * @property {number} mode             0 mesh, 1 ribbon
+ * @property {number} glow
+ * @property {number} emissive
+ * @property {number} opacity
+ * @property {boolean} transparent     drawn after opaque geometry, without depth writes
+ *
+ * Screen-space segments: per instance a, b (vec3), colour at a, colour at b (vec4): 14 floats.
+ * @typedef {{item: Object, data: Float32Array, count: number, width: number, dash: number}} SegmentBatch
+ *
+ * Point sprites: per instance position (vec3), colour (vec4), size in pixels: 8 floats.
+ * @typedef {{item: Object, data: Float32Array, count: number}} PointBatch
+ *
+ * @typedef {{tris: TriBatch[], segments: SegmentBatch[], points: PointBatch[]}} DrawList
+ *
+ * What a renderer needs for one frame (engine.frameInput).
+ * @typedef {Object} Frame
+ * @property {Float32Array} viewProj   GL view-projection (clip z in [-w, w])
+ * @property {number[]} eye
+ * @property {number} width            pixels
+ * @property {number} height
+ * @property {Object} theme            the scene's theme table (colours, fog, bloom, ambient)
+ * @property {Object|null} grid        {size, spacing, y}
+ * @property {number[]} background     linear RGBA
+ * @property {number[]} light          headlight direction (world)
+ */
+
+/** @returns {DrawList} */
 export function buildDrawList(scene) {
   const theme = scene.theme || {};
-  const tris = [], segments = [], points = [], labels = [];
+  const tris = [], segments = [], points = [];
   for (const item of scene.items) {
     if (item.kind === "mesh") {
       const n = item.positions.length / 3;
@@ -43,20 +81,12 @@ export function buildDrawList(scene) {
         data.set(item.positions.subarray(s * 6, s * 6 + 6), s * 14);
         data.set(item.colors.subarray(s * 8, s * 8 + 8), s * 14 + 6);
       }
-      segments.push({ item, data, count: k, width: item.width ?? 1 });
-    } else if (item.kind === "labels") {
-      const c = item.color || theme.text_color;
-      item.texts.forEach((text, i) => labels.push({
-        position: Array.from(item.positions.subarray(i * 3, i * 3 + 3)), text, size: item.size ?? 14,
-        color: c, anchor: item.anchor || "left",
-      }));
+      segments.push({ item, data, count: k, width: item.width ?? 1, dash: item.dash ?? 0 });
     } else if (item.kind === "axes") {
-      const { seg, texts } = axes(item, theme);
-      segments.push(seg);
-      labels.push(...texts);
+      segments.push(axes(item, theme));
     }
   }
-  return { tris, segments, points, labels };
+  return { tris, segments, points };
 }
 
 function wireframe(item) {
@@ -76,28 +106,21 @@ function wireframe(item) {
     data.set(c.subarray(a * 4, a * 4 + 4), o + 6); data.set(c.subarray(b * 4, b * 4 + 4), o + 10);
     data[o + 6 + 3] *= item.opacity ?? 1; data[o + 10 + 3] *= item.opacity ?? 1;
   }
-  return { item, data, count: out.length / 2, width: 1 };
+  return { item, data, count: out.length / 2, width: 1, dash: 0 };
 }
 
-/** Axis lines, short tick marks, tick labels and titles. */
+/** Axis lines and short tick marks (their texts are laid out by labels.js). */
 function axes(item, theme) {
   const color = theme.axis_color || [0.6, 0.6, 0.6, 1];
-  const text = theme.text_color || [1, 1, 1, 1];
   const o = Array.from(item.origin), ends = [0, 1, 2].map((k) => Array.from(item.ends.subarray(k * 3, k * 3 + 3)));
-  const segs = ends.map((e) => [o, e]);
+  const segs = ends.filter((e) => Math.hypot(e[0] - o[0], e[1] - o[1], e[2] - o[2]) > 1e-6).map((e) => [o, e]);
   const span = Math.max(...ends.map((e) => Math.hypot(e[0] - o[0], e[1] - o[1], e[2] - o[2]))) || 1;
-  const texts = [];
   for (const t of item.ticks || []) {
     const p = t.position, d = span * 0.015;
     // Tick marks stand off their axis: along y for the floor axes, along x for the vertical one.
-    const q = t.axis === 1 ? [p[0] - d, p[1], p[2]] : [p[0], p[1] - d, p[2]];
-    segs.push([p, q]);
-    texts.push({ position: p, text: t.label, size: 11, color: text, anchor: t.axis === 1 ? "right" : "center", offset: t.axis === 1 ? [-6, 0] : [0, 12] });
+    segs.push([p, t.axis === 1 ? [p[0] - d, p[1], p[2]] : [p[0], p[1] - d, p[2]]]);
   }
-  (item.titles || []).forEach((title, k) => {
-    if (title) texts.push({ position: ends[k], text: title, size: 13, color: text, anchor: "left", offset: [6, -6], bold: true });
-  });
   const data = new Float32Array(segs.length * 14);
   segs.forEach(([a, b], s) => { data.set(a, s * 14); data.set(b, s * 14 + 3); data.set(color, s * 14 + 6); data.set(color, s * 14 + 10); });
-  return { seg: { item, data, count: segs.length, width: 1.5 }, texts };
+  return { item, data, count: segs.length, width: 1.5, dash: 0 };
 }

@@ -1,19 +1,22 @@
 // The engine: a renderer (WebGPU, or the WebGL2 fallback), the current scene, the active
-// camera, the text overlay and the frame loop. Renders on demand with the orbit camera and
-// continuously while flying.
+// camera, the flat overlay (texts placed by labels.js, colour bar and charts by figure.js) and
+// the frame loop. Renders on demand with the orbit camera and continuously while flying; the
+// frame rate it reports counts frames the GPU has finished, not frames asked for.
 
 import { buildDrawList } from "./drawlist.js";
 import { FlightCamera, FlyCamera, OrbitCamera, Controls } from "./cameras.js";
 import { cross, lookAt, multiply, normalize, perspective, projectPoint, scale, add, sub, deg, cssColor } from "./math.js";
 import { Overlay } from "./overlay.js";
 import { pick } from "./picking.js";
+import { layoutScene, makeView } from "./labels.js";
+import { chartValuesAt, figurePrimitives, figureRegions, figureScale, labelPrimitives, obstacles as regionObstacles } from "./figure.js";
 import { WebGPURenderer } from "./webgpu.js";
 import { WebGL2Renderer } from "./webgl2.js";
 
-/** Bloom bright-pass threshold and knee of the desktop renderer (viewer/render/bloom.py). */
-const BLOOM_THRESHOLD = 0.55, BLOOM_KNEE = 0.3;
-/** Ambient light of the desktop renderer (viewer/render/convert.py). */
-const AMBIENT = 0.55;
+/** Frames in flight at most: asking for more than the GPU finishes only queues work. */
+const MAX_IN_FLIGHT = 2;
+/** Emphasis of the items of a model that is not the one highlighted. */
+const FADED = 0.18;
 
 async function loadShaderLibrary(base) {
   const names = ["ribbon", "grid", "bloom", "surface"];
@@ -51,9 +54,12 @@ export class Engine {
     this.canvas = canvas; this.renderer = renderer; this.fallbackReason = fallbackReason;
     this.overlay = new Overlay(overlayCanvas);
     this.scene = null; this.mode = "orbit"; this.cameras = {};
-    this.frameTimes = []; this.frameTime = 0; this.frames = 0;
+    this.frameTime = 0; this.frames = 0; this.completed = []; this.inFlight = 0; this.fps = 0;
     this.listeners = { frame: [] };
     this.controls = new Controls(overlayCanvas, () => this.camera);
+    this.focus = { hidden: new Set(), only: null };
+    this.obstacles = () => [];   // screen rectangles the page's panels cover (CSS pixels)
+    this.layout = { placed: [], hidden: [] };
     this.dirty = true;
     new ResizeObserver(() => { this.dirty = true; }).observe(canvas.parentElement);
     this.loop = this.loop.bind(this);
@@ -70,6 +76,7 @@ export class Engine {
     this.cameras.fly = new FlyCamera(this.cameras.orbit);
     this.cameras.flight = new FlightCamera(this.cameras.orbit);
     this.mode = "orbit";
+    this.applyFocus();
     this.dirty = true;
   }
 
@@ -79,7 +86,30 @@ export class Engine {
     this.mode = mode; this.dirty = true;
   }
 
+  /** Switch to one of the scene's named camera presets (scene.views). */
+  setView(name) {
+    const view = this.scene && this.scene.views[name];
+    if (!view) throw new Error(`this scene has no view ${name}; it has ${Object.keys(this.scene.views).join(", ")}`);
+    this.cameras.orbit.reset(view); this.mode = "orbit"; this.dirty = true;
+  }
+
   resetCamera() { if (this.scene) { this.cameras.orbit.reset(this.scene.camera); this.mode = "orbit"; this.dirty = true; } }
+
+  /** Highlight or hide groups (models): `hidden` a Set of groups, `only` one group to highlight or null. */
+  setFocus({ hidden = this.focus.hidden, only = this.focus.only } = {}) {
+    this.focus = { hidden: new Set(hidden), only };
+    this.applyFocus();
+    this.dirty = true;
+  }
+
+  emphasis(item) {
+    const g = item.group;
+    if (g == null) return this.focus.only != null ? 0.6 : 1;
+    if (this.focus.hidden.has(g)) return 0;
+    return this.focus.only == null || this.focus.only === g ? 1 : FADED;
+  }
+
+  applyFocus() { if (this.scene) this.renderer.setEmphasis((item) => this.emphasis(item)); }
 
   /** Size of the view in CSS pixels and the device pixel ratio. */
   viewSize() {
@@ -91,9 +121,19 @@ export class Engine {
   viewProjection(w, h) {
     const v = this.camera.view();
     const dist = this.scene ? this.scene.camera.distance : 18;
+    // A view narrower than the camera was fitted for widens the vertical field of view to see the
+    // same width (Python: projection.vertical_fov).
+    const fitted = (this.scene && this.scene.camera.aspect) || 0;
+    const fov = !(fitted > 0) || w / h >= fitted ? v.fov : 2 * Math.atan(Math.tan(deg(v.fov) / 2) * fitted / (w / h)) * 180 / Math.PI;
     const near = (this.mode === "orbit" ? this.cameras.orbit.distance : dist) / 100;
     const far = (this.mode === "orbit" ? this.cameras.orbit.distance : dist) * 100;
-    return { vp: multiply(perspective(deg(v.fov), w / h, near, far), lookAt(v.eye, v.target, v.up)), view: v };
+    return { vp: multiply(perspective(deg(fov), w / h, near, far), lookAt(v.eye, v.target, v.up)), view: v };
+  }
+
+  /** A labels.js View of the current camera for a w x h frame. */
+  labelView(w, h) {
+    const { vp, view } = this.viewProjection(w, h);
+    return makeView(vp, view.eye, normalize(sub(view.target, view.eye)), w, h);
   }
 
   frameInput(w, h) {
@@ -103,12 +143,22 @@ export class Engine {
     const back = normalize(sub(view.eye, view.target));
     const right = normalize(cross(view.up, back)), up = cross(back, right);
     const light = normalize(add(add(scale(right, 0.3), scale(up, 0.6)), back));
-    return {
-      viewProj: vp, eye: view.eye, width: w, height: h, theme: th, grid: this.scene.grid,
-      background: th.background || [0, 0, 0, 1], light, ambient: AMBIENT,
-      bloomThreshold: BLOOM_THRESHOLD, bloomKnee: BLOOM_KNEE,
-    };
+    return { viewProj: vp, eye: view.eye, width: w, height: h, theme: th, grid: this.scene.grid,
+             background: th.background || [0, 0, 0, 1], light };
   }
+
+  /** The flat parts drawn on screen (colour bar and charts; the page shows title and legend itself). */
+  screenRegions(w, h) { return figureRegions(this.scene, w, h, { scale: 1, legend: false, title: false }); }
+
+  /** Lay the scene's texts out for the current view (w x h CSS pixels). */
+  layoutLabels(w, h) {
+    const regions = this.screenRegions(w, h);
+    this.layout = layoutScene(this.scene, this.labelView(w, h),
+                              { scale: 1, obstacles: [...regionObstacles(regions), ...this.obstacles()], hidden: this.focus.hidden });
+    return regions;
+  }
+
+  dim() { return (group) => this.focus.hidden.has(group) || (this.focus.only != null && this.focus.only !== group); }
 
   /** Render one frame now (also used by tests and the benchmark). */
   renderNow() {
@@ -116,20 +166,42 @@ export class Engine {
     const { w, h, ratio } = this.viewSize();
     const pw = Math.round(w * ratio), ph = Math.round(h * ratio);
     this.renderer.resize(pw, ph);
-    const f = this.frameInput(pw, ph);
-    this.renderer.render(f);
+    this.renderer.render(this.frameInput(pw, ph));
+    this.track();
     if (this.overlay.canvas.width !== pw || this.overlay.canvas.height !== ph) this.overlay.resize(w, h, ratio);
+    const regions = this.layoutLabels(w, h);
+    const halo = cssColor(this.scene.theme.background, 1);
+    const parts = figurePrimitives(this.scene, regions, w, { title: false, legend: false });
+    const labels = labelPrimitives(this.layout.placed, this.scene.theme, this.dim());
     const craft = this.mode === "flight" ? { position: this.cameras.flight.position, color: cssColor(this.scene.theme.grid_color) } : null;
-    this.overlay.draw(this.drawList.labels, this.viewProjection(w, h).vp, w, h, { craft });
+    this.overlay.draw([...labels, ...parts], halo, this.viewProjection(w, h).vp, w, h, { craft });
     this.frames += 1;
     if (this.firstFrameAt === undefined) this.firstFrameAt = performance.now();
+  }
+
+  /** Count the frame when the GPU has finished it (the honest frame rate). */
+  track() {
+    this.inFlight += 1;
+    this.renderer.finish().then(() => {
+      this.inFlight -= 1;
+      const now = performance.now();
+      this.completed.push(now);
+      while (this.completed.length && now - this.completed[0] > 2000) this.completed.shift();
+    });
+  }
+
+  /** Frames the GPU finished per second over the last two seconds (0 when idle). */
+  measuredFps() {
+    const now = performance.now(), recent = this.completed.filter((t) => now - t <= 2000);
+    if (recent.length < 2) return 0;
+    return (recent.length - 1) * 1000 / Math.max(recent[recent.length - 1] - recent[0], 1);
   }
 
   loop(now) {
     const dt = this.lastTime ? (now - this.lastTime) / 1000 : 0;
     this.lastTime = now;
     const moving = this.mode !== "orbit" || this.controls.keys.size > 0;
-    if (this.scene && (this.dirty || this.controls.changed || moving)) {
+    if (this.scene && (this.dirty || this.controls.changed || moving) && this.inFlight < MAX_IN_FLIGHT) {
       this.camera.update(dt, this.controls.keys);
       const t0 = performance.now();
       try {
@@ -140,14 +212,9 @@ export class Engine {
         return;
       }
       this.dirty = false; this.controls.changed = false;
-      // A pause (on-demand rendering) starts a new rate measurement.
-      if (this.frameTimes.length && now - this.frameTimes[this.frameTimes.length - 1] > 500) this.frameTimes = [];
-      this.frameTimes.push(now);
-      while (this.frameTimes.length > 30) this.frameTimes.shift();
-      const n = this.frameTimes.length;
-      this.fps = n > 1 ? ((n - 1) * 1000) / (this.frameTimes[n - 1] - this.frameTimes[0]) : 0;
       this.frameTime = performance.now() - t0;
-      for (const fn of this.listeners.frame) fn({ fps: this.fps, frameTime: this.frameTime });
+      this.fps = this.measuredFps();
+      for (const fn of this.listeners.frame) fn({ fps: this.fps, frameTime: this.frameTime, moving });
     }
     requestAnimationFrame(this.loop);
   }
@@ -167,26 +234,34 @@ export class Engine {
     return [q.x, q.y];
   }
 
+  /** What is under (x, y) (CSS pixels): a chart's values at the cursor, or the scene item's record. */
   pick(x, y) {
     if (!this.scene) return null;
     const { w, h } = this.viewSize();
-    return pick(this.scene, this.viewProjection(w, h).vp, w, h, x, y);
+    const regions = this.screenRegions(w, h);
+    for (let i = 0; i < (this.scene.charts || []).length; i++) {
+      const values = chartValuesAt(this.scene.charts[i], regions.charts[i], x, y);
+      if (values) return { name: this.scene.charts[i].title || "chart", kind: "chart", record: values };
+    }
+    return pick(this.scene, this.viewProjection(w, h).vp, w, h, x, y, { visible: (item) => this.emphasis(item) > 0 });
   }
 
-  /** The current view as a PNG Blob of width x height pixels (3D and text). */
+  /** The current view as a PNG Blob of width x height pixels: the complete figure (3D view, texts,
+   *  title, legend, colour bar and charts), laid out as `hubscape export` lays it out. */
   async exportPNG(width, height) {
     const { w, h, ratio } = this.viewSize();
-    const f = this.frameInput(width, height);
     this.renderer.resize(width, height);
-    this.renderer.render(f);
+    this.renderer.render(this.frameInput(width, height));
     const out = document.createElement("canvas");
     out.width = width; out.height = height;
     const ctx = out.getContext("2d");
     // Copy in the same task as the render: a WebGPU canvas's texture is gone after presenting.
     ctx.drawImage(this.canvas, 0, 0);
     await this.renderer.finish();
-    const s = Math.min(width / w, height / h);   // text scales with the picture
-    this.overlay.draw(this.drawList.labels, f.viewProj, width / s, height / s, { ctx, ratio: s });
+    const regions = figureRegions(this.scene, width, height), s = figureScale(width, height);
+    const layout = layoutScene(this.scene, this.labelView(width, height), { scale: s, obstacles: regionObstacles(regions) });
+    const halo = cssColor(this.scene.theme.background, 1);
+    this.overlay.paint(ctx, [...labelPrimitives(layout.placed, this.scene.theme), ...figurePrimitives(this.scene, regions, width)], halo);
     this.renderer.resize(Math.round(w * ratio), Math.round(h * ratio));
     this.dirty = true;
     return new Promise((resolve) => out.toBlob(resolve, "image/png"));

@@ -47,13 +47,17 @@ export class ServerKernel {
   async gallery() { return (await (await this.call("api/gallery")).json()).items; }
   /** The children CSV behind a growth item, as text (for the Pyodide kernel). */
   async csv(id) { return (await this.call(`api/csv?id=${encodeURIComponent(id)}`)).text(); }
-  async scene(id, theme) {
+  /** The scene bundle of a gallery item, built with the builder `options` ({log_loss: true, ...}). */
+  async scene(id, theme, options = {}) {
     const q = new URLSearchParams({ id });
     if (theme) q.set("theme", theme);
+    if (Object.keys(options).length) q.set("options", JSON.stringify(options));
     return (await this.call(`api/scene?${q}`)).arrayBuffer();
   }
-  async sceneFromUpload(bytes, name, theme) {
-    return (await this.call(`api/scene?name=${encodeURIComponent(name)}&theme=${theme}`, { method: "POST", body: bytes })).arrayBuffer();
+  async sceneFromUpload(bytes, name, theme, options = {}) {
+    const q = new URLSearchParams({ name, theme });
+    if (Object.keys(options).length) q.set("options", JSON.stringify(options));
+    return (await this.call(`api/scene?${q}`, { method: "POST", body: bytes })).arrayBuffer();
   }
   async fitGrowth(request) {
     const res = await this.call("api/growth/fit", {
@@ -64,7 +68,7 @@ export class ServerKernel {
   /** SVG, PDF or glb of a scene bundle seen through `camera` (the server's exporters). */
   async export(format, sceneBytes, camera, width, height) {
     const q = new URLSearchParams({ format, width, height, azimuth: camera.azimuth, elevation: camera.elevation,
-      distance: camera.distance, fov: camera.fov, target: camera.target.join(",") });
+      distance: camera.distance, fov: camera.fov, aspect: camera.aspect, target: camera.target.join(",") });
     return (await this.call(`api/export?${q}`, { method: "POST", body: sceneBytes })).blob();
   }
 }
@@ -76,7 +80,9 @@ export class StaticGallery {
     const res = await answer(await fetch(new URL("gallery.json", this.base)));
     return (await res.json()).items;
   }
-  async scene(id, theme) {
+  async scene(id, theme, options = {}) {
+    if (Object.keys(options).length)
+      throw new KernelError("this static site holds scenes built ahead of time; log scales, contours, metrics and other views need hubscape serve");
     const items = await this.gallery();
     const item = items.find((i) => i.id === id);
     if (!item) throw new KernelError(`no gallery item ${id}`);

@@ -1,51 +1,59 @@
-// The 2D overlay on top of the 3D canvas: text labels and axis ticks (projected each frame),
-// the flight-mode craft marker, and the picking tooltip.
+// The 2D overlay on top of the 3D canvas: the texts, colour bar and charts (drawing primitives of
+// labels.js and figure.js), the flight-mode craft marker, and the tooltip text.
 
-import { cssColor, projectPoint } from "./math.js";
+import { drawPrimitives } from "./figure.js";
+import { projectPoint } from "./math.js";
 
 export class Overlay {
-  constructor(canvas) { this.canvas = canvas; this.ctx = canvas.getContext("2d"); }
+  constructor(canvas) { this.canvas = canvas; this.ctx = canvas.getContext("2d"); this.ratio = 1; }
 
   resize(cssW, cssH, ratio) {
     this.canvas.width = Math.round(cssW * ratio); this.canvas.height = Math.round(cssH * ratio);
     this.ratio = ratio;
   }
 
-  /** Draw labels into ctx (this overlay's by default; the PNG export passes its own). */
-  draw(labels, vp, cssW, cssH, opts = {}) {
-    const ctx = opts.ctx || this.ctx, ratio = opts.ratio || this.ratio;
-    if (!opts.ctx) ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+  /** Clear and draw `primitives` (CSS pixels) with text halos in `halo`, and the craft marker. */
+  draw(primitives, halo, vp, cssW, cssH, { craft = null } = {}) {
+    const ctx = this.ctx;
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     ctx.save();
-    ctx.scale(ratio, ratio);
-    ctx.textBaseline = "middle";
-    for (const l of labels) {
-      const p = projectPoint(vp, l.position, cssW, cssH);
-      if (!p.visible) continue;
-      ctx.font = `${l.bold ? "600 " : ""}${l.size}px system-ui, "DejaVu Sans", sans-serif`;
-      ctx.textAlign = l.anchor === "center" ? "center" : l.anchor === "right" ? "right" : "left";
-      ctx.fillStyle = cssColor(l.color);
-      const [ox, oy] = l.offset || [l.anchor === "left" ? 6 : 0, 0];
-      ctx.fillText(l.text, p.x + ox, p.y + oy);
-    }
-    if (opts.craft) {
-      const p = projectPoint(vp, opts.craft.position, cssW, cssH);
+    ctx.scale(this.ratio, this.ratio);
+    drawPrimitives(ctx, primitives, halo);
+    if (craft) {
+      const p = projectPoint(vp, craft.position, cssW, cssH);
       if (p.visible) {
-        ctx.strokeStyle = opts.craft.color; ctx.lineWidth = 2;
+        ctx.strokeStyle = craft.color; ctx.lineWidth = 2;
         ctx.beginPath(); ctx.moveTo(p.x - 10, p.y + 6); ctx.lineTo(p.x, p.y - 6); ctx.lineTo(p.x + 10, p.y + 6); ctx.stroke();
       }
     }
     ctx.restore();
   }
+
+  /** Draw primitives onto another context (the PNG export), in its own pixels. */
+  paint(ctx, primitives, halo) { drawPrimitives(ctx, primitives, halo); }
 }
 
-/** Format a pick record for the tooltip: one "key: value" line per field. */
+/** Format a value for the tooltip: integers as they are, other numbers to 4 significant digits. */
+export function formatValue(v) {
+  if (v === null || v === undefined) return "n/a";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) return Number.isNaN(v) ? "n/a" : String(v);
+    if (Number.isInteger(v)) return String(v);
+    if (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 && Math.abs(v - Math.round(v)) < 1e-9 * Math.max(1, Math.abs(v))) return String(Math.round(v));
+    const t = v.toPrecision(4);
+    return Number(t) === 0 ? "0" : t;
+  }
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+/** Format a pick record for the tooltip: the item's name, then one "key: value" line per field. */
 export function tooltipLines(hit) {
   const lines = [];
   if (hit.name) lines.push(hit.name);
   for (const [k, v] of Object.entries(hit.record || {})) {
-    const text = typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : (typeof v === "object" ? JSON.stringify(v) : String(v));
-    lines.push(`${k}: ${text}`);
+    if (v === null || v === undefined || k === "item") continue;
+    lines.push(`${k}: ${formatValue(v)}`);
   }
-  if (hit.value !== undefined && hit.value !== null) lines.push(`value: ${Number(hit.value).toPrecision(4)}`);
   return lines;
 }

@@ -40,7 +40,7 @@ async function loadScience() {
         .catch((err) => failed.push(String(err.message || err)));
       if (failed.length || !importable("numpy") || !importable("scipy")) {
         throw new Error(`numpy/scipy for Pyodide could not be loaded from ${indexURL} (offline? start hubscape serve ` +
-                        `with --pyodide-index pointing at a local Pyodide package index): ${String(failed.join(" ") || "not importable").replace(/\s+/g, " ").slice(0, 240)}`);
+                        `with --pyodide-index pointing at a local Pyodide package index): ${clip(failed.join(" ") || "not importable", 240)}`);
       }
       try {
         await pyodide.pyimport("micropip").install(["lmfit"]);
@@ -62,6 +62,14 @@ import json
 from hubscape.viewer.sources.page_requests import fit_growth_request
 json.dumps(fit_growth_request(json.loads(request_json)), allow_nan=False)
 `));
+}
+
+/** `text` on one line, at most about `n` characters, cut at a word boundary (never mid-word). */
+function clip(text, n) {
+  const one = String(text).replace(/\s+/g, " ").trim();
+  if (one.length <= n) return one;
+  const cut = one.lastIndexOf(" ", n);
+  return one.slice(0, cut > n / 2 ? cut : n) + " …";
 }
 
 /** The line of an error message that says what went wrong (a Python traceback's exception line). */

@@ -17,12 +17,13 @@ export function sceneFromBundle(buffer, name = "scene") {
     }
     return item;
   });
+  const camera = m.camera || { target: [0, 0, 0], azimuth: 30, elevation: 25, distance: 18, fov: 40 };
   return {
-    world: m.world, title: m.title || "", items,
-    camera: m.camera || { target: [0, 0, 0], azimuth: 30, elevation: 25, distance: 18, fov: 40 },
+    world: m.world, title: m.title || "", items, camera,
+    views: m.views && Object.keys(m.views).length ? m.views : { default: camera },
     theme: m.theme || {}, themeName: m.theme_name || "tron",
-    grid: m.grid || null, legend: m.legend || null, colorbar: m.colorbar || null,
-    bounds: m.bounds || [[-5, 0, -5], [5, 5, 5]], provenance: b.provenance,
+    grid: m.grid || null, legend: m.legend || null, colorbar: m.colorbar || null, charts: m.charts || [],
+    font: m.font || null, bounds: m.bounds || [[-5, 0, -5], [5, 5, 5]], provenance: b.provenance,
   };
 }
 

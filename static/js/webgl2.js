@@ -1,15 +1,17 @@
 // The WebGL2 fallback renderer: the same passes as webgpu.js (scene into a float target,
 // bloom at half size, sRGB composite), with the GLSL ES 3.0 ports of shaders/*.wgsl
 // (shaders/*.glsl). Used when navigator.gpu is missing or fails, and with ?renderer=webgl2.
+// Its uniforms are the named layouts of uniforms.js (`u_<name>`); the look constants (bloom,
+// ambient) come with the scene's theme, as for the WebGPU renderer and the desktop.
 
-import { BLOOM_ITERATIONS } from "./webgpu.js";
+import { DRAW, FRAME as FRAME_LAYOUT, glslUniforms, pack } from "./uniforms.js";
 
 const HEAD = "#version 300 es\nprecision highp float;\nprecision highp int;\n";
 
 const FRAME = `
-uniform mat4 u_view_proj; uniform vec3 u_eye; uniform vec4 u_viewport;
-uniform vec4 u_grid_color; uniform vec4 u_grid; uniform vec4 u_light;
-uniform vec4 u_color; uniform vec4 u_params;
+${glslUniforms(FRAME_LAYOUT)}
+${glslUniforms(DRAW)}
+vec4 emphasis(vec4 c) { return vec4(mix(u_background.rgb, c.rgb, u_style.x), c.a); }
 `;
 
 const TRI_VS = FRAME + `
@@ -23,12 +25,12 @@ void main() {
 const TRI_FS = FRAME + `
 in vec3 v_world; in vec3 v_normal; in vec4 v_color; in vec2 v_uv; out vec4 o_color;
 void main() {
-  vec3 v = normalize(u_eye - v_world);
+  vec3 v = normalize(u_eye.xyz - v_world);
   vec3 n = v_normal;
   if (length(n) < 1e-6) n = v;
-  if (u_params.x > 0.5) { o_color = ribbon_glow(v_uv, n, v, u_color, u_params.y); return; }
+  if (u_params.x > 0.5) { o_color = emphasis(ribbon_glow(v_uv, n, v, u_color, u_params.y)); return; }
   vec4 c = surface_shade(v_color, n, v, u_light.xyz, u_light.w, u_params.z);
-  o_color = vec4(c.rgb, c.a * u_params.w);
+  o_color = emphasis(vec4(c.rgb, c.a * u_params.w));
 }`;
 const GRID_VS = FRAME + `
 out vec3 v_world;
@@ -42,13 +44,13 @@ void main() {
 const GRID_FS = FRAME + `
 in vec3 v_world; out vec4 o_color;
 void main() {
-  float d = distance(u_eye, v_world);
+  float d = distance(u_eye.xyz, v_world);
   o_color = grid_color(v_world.xz, u_grid.y, u_grid.x * 0.5, d, u_grid_color, u_grid.w);
 }`;
 const SEG_VS = FRAME + `
 layout(location = 0) in vec3 a_a; layout(location = 1) in vec3 a_b;
 layout(location = 2) in vec4 a_ca; layout(location = 3) in vec4 a_cb;
-out vec4 v_color; out vec2 v_corner;
+out vec4 v_color; out vec2 v_corner; out float v_along;
 const vec2 corners[6] = vec2[6](vec2(0.0, -1.0), vec2(1.0, -1.0), vec2(1.0, 1.0), vec2(0.0, -1.0), vec2(1.0, 1.0), vec2(0.0, 1.0));
 void main() {
   vec2 c = corners[gl_VertexID];
@@ -61,8 +63,13 @@ void main() {
   vec2 off = nrm * c.y * u_params.x * u_viewport.zw;
   gl_Position = vec4(p.xy + off * p.w, p.z, p.w);
   v_color = c.x > 0.5 ? a_cb : a_ca; v_corner = c;
+  v_along = c.x * 0.5 * length(d);  // pixels from the segment's start
 }`;
-const SEG_FS = `in vec4 v_color; in vec2 v_corner; out vec4 o_color; void main() { o_color = v_color; }`;
+const SEG_FS = FRAME + `in vec4 v_color; in vec2 v_corner; in float v_along; out vec4 o_color;
+void main() {
+  if (u_style.y > 0.0 && fract(v_along / (1.6 * u_style.y)) > 0.625) discard;
+  o_color = emphasis(v_color);
+}`;
 const POINT_VS = FRAME + `
 layout(location = 0) in vec3 a_pos; layout(location = 1) in vec4 a_color; layout(location = 2) in float a_size;
 out vec4 v_color; out vec2 v_corner;
@@ -79,7 +86,7 @@ void main() {
   float r = length(v_corner);
   if (r > 1.0) discard;
   float a = 1.0 - smoothstep(0.8, 1.0, r);
-  o_color = vec4(v_color.rgb, v_color.a * a);
+  o_color = emphasis(vec4(v_color.rgb, v_color.a * a));
 }`;
 const POST_VS = `
 out vec2 v_uv;
@@ -174,20 +181,37 @@ export class WebGL2Renderer {
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, ib);
       gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, t.indices, gl.STATIC_DRAW);
       all.push(v);
-      return { ...v, count: t.indices.length, transparent: t.transparent, color: t.color, params: [t.mode, t.glow, t.emissive, t.opacity] };
+      return { ...v, item: t.item, count: t.indices.length, transparent: t.transparent,
+               draw: { color: t.color, params: [t.mode, t.glow, t.emissive, t.opacity], style: [1, 0, 0, 0] } };
     });
     const segments = list.segments.filter((s) => s.count).map((s) => {
       const v = this.vao([{ data: s.data, stride: 56, divisor: 1, attribs: [[0, 3, 0], [1, 3, 12], [2, 4, 24], [3, 4, 40]] }]);
       all.push(v);
-      return { ...v, count: s.count, width: s.width };
+      return { ...v, item: s.item, count: s.count, draw: { color: [0, 0, 0, 0], params: [s.width, 0, 0, 0], style: [1, s.dash || 0, 0, 0] } };
     });
     const points = list.points.filter((p) => p.count).map((p) => {
       const v = this.vao([{ data: p.data, stride: 32, divisor: 1, attribs: [[0, 3, 0], [1, 4, 12], [2, 1, 28]] }]);
       all.push(v);
-      return { ...v, count: p.count };
+      return { ...v, item: p.item, count: p.count, draw: { color: [1, 1, 1, 1], params: [0, 0, 0, 1], style: [1, 0, 0, 0] } };
     });
     gl.bindVertexArray(null);
     this.batches = { all, tris, segments, points };
+  }
+
+  /** Fade or hide batches: `emphasis(item)` -> 1 normal, 0 < e < 1 faded, 0 hidden. */
+  setEmphasis(emphasis) {
+    if (!this.batches) return;
+    for (const b of [...this.batches.tris, ...this.batches.segments, ...this.batches.points]) {
+      const e = emphasis(b.item);
+      b.hidden = e <= 0;
+      b.draw.style = [Math.max(e, 0), b.draw.style[1], 0, 0];
+    }
+  }
+
+  /** Set one batch's Draw uniforms (uniforms.DRAW, by name). */
+  setDraw(prog, draw) {
+    const gl = this.gl, packed = pack(DRAW, draw);
+    DRAW.forEach(([name], k) => { const l = prog.loc[`u_${name}`]; if (l) gl.uniform4fv(l, packed.subarray(4 * k, 4 * k + 4)); });
   }
 
   target(w, h, withDepth) {
@@ -228,11 +252,12 @@ export class WebGL2Renderer {
     const gl = this.gl, l = prog.loc, th = f.theme, g = f.grid;
     gl.useProgram(prog.p);
     if (l.u_view_proj) gl.uniformMatrix4fv(l.u_view_proj, false, f.viewProj);
-    if (l.u_eye) gl.uniform3fv(l.u_eye, f.eye);
+    if (l.u_eye) gl.uniform4f(l.u_eye, f.eye[0], f.eye[1], f.eye[2], 0);
     if (l.u_viewport) gl.uniform4f(l.u_viewport, f.width, f.height, 1 / f.width, 1 / f.height);
     if (l.u_grid_color) gl.uniform4fv(l.u_grid_color, th.grid_color || [0, 1, 1, 1]);
     if (l.u_grid) gl.uniform4f(l.u_grid, g ? g.size : 0, g ? g.spacing : 1, g ? g.y : 0, th.fog_density ?? 0);
-    if (l.u_light) gl.uniform4f(l.u_light, ...f.light, f.ambient);
+    if (l.u_light) gl.uniform4f(l.u_light, ...f.light, th.ambient ?? 0.55);
+    if (l.u_background) gl.uniform4fv(l.u_background, f.background);
   }
 
   render(f) {
@@ -252,8 +277,8 @@ export class WebGL2Renderer {
       gl.depthMask(!transparent);
       this.setFrameUniforms(P.tri, f);
       for (const t of this.batches.tris) {
-        if (t.transparent !== transparent) continue;
-        gl.uniform4fv(P.tri.loc.u_color, t.color); gl.uniform4fv(P.tri.loc.u_params, t.params);
+        if (t.transparent !== transparent || t.hidden) continue;
+        this.setDraw(P.tri, t.draw);
         gl.bindVertexArray(t.vao);
         gl.drawElements(gl.TRIANGLES, t.count, gl.UNSIGNED_INT, 0);
       }
@@ -262,16 +287,22 @@ export class WebGL2Renderer {
       drawTris(false);
       gl.depthMask(true);
       this.setFrameUniforms(P.point, f);
-      for (const p of this.batches.points) { gl.bindVertexArray(p.vao); gl.drawArraysInstanced(gl.TRIANGLES, 0, 6, p.count); }
+      for (const p of this.batches.points) {
+        if (p.hidden) continue;
+        this.setDraw(P.point, p.draw);
+        gl.bindVertexArray(p.vao); gl.drawArraysInstanced(gl.TRIANGLES, 0, 6, p.count);
+      }
       this.setFrameUniforms(P.seg, f);
       for (const s of this.batches.segments) {
-        gl.uniform4f(P.seg.loc.u_params, s.width, 0, 0, 0);
+        if (s.hidden) continue;
+        this.setDraw(P.seg, s.draw);
         gl.bindVertexArray(s.vao); gl.drawArraysInstanced(gl.TRIANGLES, 0, 6, s.count);
       }
     }
     if (f.grid) {
       gl.depthMask(false);
       this.setFrameUniforms(P.grid, f);
+      this.setDraw(P.grid, { style: [1, 0, 0, 0] });
       gl.bindVertexArray(this.emptyVao); gl.drawArrays(gl.TRIANGLES, 0, 6);
     }
     if (this.batches) drawTris(true);
@@ -290,8 +321,9 @@ export class WebGL2Renderer {
     };
     const texel = [1 / this.bloomA.w, 1 / this.bloomA.h];
     if (bloom > 0) {
-      full(P.bright, this.bloomA, this.color, null, (l) => gl.uniform4f(l.u_post, f.bloomThreshold, f.bloomKnee, bloom, 0));
-      for (let k = 0; k < BLOOM_ITERATIONS; k++) {
+      const th = f.theme;
+      full(P.bright, this.bloomA, this.color, null, (l) => gl.uniform4f(l.u_post, th.bloom_threshold ?? 0.55, th.bloom_knee ?? 0.3, bloom, 0));
+      for (let k = 0; k < (th.bloom_iterations ?? 2); k++) {
         full(P.blur, this.bloomB, this.bloomA, null, (l) => { gl.uniform2fv(l.u_texel, texel); gl.uniform2f(l.u_dir, 1, 0); });
         full(P.blur, this.bloomA, this.bloomB, null, (l) => { gl.uniform2fv(l.u_texel, texel); gl.uniform2f(l.u_dir, 0, 1); });
       }

@@ -2,15 +2,18 @@
 // float target, then bloom (bright pass, separable blur at half size) and a composite that
 // encodes sRGB into the canvas. The shading functions come from shaders/*.wgsl, the same
 // files the desktop renderer includes in its pygfx materials; this file adds only entry points.
+// The uniform structs are generated from the named layouts of uniforms.js, and filled by name.
 
 import { GL_TO_WEBGPU_Z, multiply } from "./math.js";
+import { DRAW, FRAME, byteSize, pack, wgslStruct } from "./uniforms.js";
 
 const SCENE_WGSL = /* wgsl */ `
-struct Frame { view_proj: mat4x4<f32>, eye: vec4<f32>, viewport: vec4<f32>,
-               grid_color: vec4<f32>, grid: vec4<f32>, light: vec4<f32> };
+${wgslStruct("Frame", FRAME)}
 @group(0) @binding(0) var<uniform> frame: Frame;
-struct Draw { color: vec4<f32>, params: vec4<f32> };
+${wgslStruct("Draw", DRAW)}
 @group(1) @binding(0) var<uniform> draw: Draw;
+// Faded items (another model highlighted) blend towards the background.
+fn emphasis(c: vec4<f32>) -> vec4<f32> { return vec4<f32>(mix(frame.background.rgb, c.rgb, draw.style.x), c.a); }
 
 struct TriOut { @builtin(position) pos: vec4<f32>, @location(0) world: vec3<f32>,
                 @location(1) normal: vec3<f32>, @location(2) color: vec4<f32>, @location(3) uv: vec2<f32> };
@@ -24,9 +27,9 @@ struct TriOut { @builtin(position) pos: vec4<f32>, @location(0) world: vec3<f32>
   let v = normalize(frame.eye.xyz - i.world);
   var n = i.normal;
   if (length(n) < 1e-6) { n = v; }
-  if (draw.params.x > 0.5) { return ribbon_glow(i.uv, n, v, draw.color, draw.params.y); }
+  if (draw.params.x > 0.5) { return emphasis(ribbon_glow(i.uv, n, v, draw.color, draw.params.y)); }
   let c = surface_shade(i.color, n, v, frame.light.xyz, frame.light.w, draw.params.z);
-  return vec4<f32>(c.rgb, c.a * draw.params.w);
+  return emphasis(vec4<f32>(c.rgb, c.a * draw.params.w));
 }
 
 struct GridOut { @builtin(position) pos: vec4<f32>, @location(0) world: vec3<f32> };
@@ -45,7 +48,8 @@ struct GridOut { @builtin(position) pos: vec4<f32>, @location(0) world: vec3<f32
   return grid_color(i.world.xz, frame.grid.y, frame.grid.x * 0.5, d, frame.grid_color, frame.grid.w);
 }
 
-struct SpriteOut { @builtin(position) pos: vec4<f32>, @location(0) color: vec4<f32>, @location(1) corner: vec2<f32> };
+struct SpriteOut { @builtin(position) pos: vec4<f32>, @location(0) color: vec4<f32>, @location(1) corner: vec2<f32>,
+                   @location(2) along: f32 };
 @vertex fn vs_seg(@builtin(vertex_index) vi: u32, @location(0) a: vec3<f32>, @location(1) b: vec3<f32>,
                   @location(2) ca: vec4<f32>, @location(3) cb: vec4<f32>) -> SpriteOut {
   var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, -1.0), vec2<f32>(1.0, -1.0), vec2<f32>(1.0, 1.0),
@@ -60,9 +64,14 @@ struct SpriteOut { @builtin(position) pos: vec4<f32>, @location(0) color: vec4<f
   let off = nrm * c.y * draw.params.x * frame.viewport.zw;
   var o: SpriteOut;
   o.pos = vec4<f32>(p.xy + off * p.w, p.z, p.w); o.color = select(ca, cb, c.x > 0.5); o.corner = c;
+  o.along = c.x * 0.5 * length(d);  // pixels from the segment's start
   return o;
 }
-@fragment fn fs_seg(i: SpriteOut) -> @location(0) vec4<f32> { return i.color; }
+@fragment fn fs_seg(i: SpriteOut) -> @location(0) vec4<f32> {
+  let dash = draw.style.y;
+  if (dash > 0.0 && fract(i.along / (1.6 * dash)) > 0.625) { discard; }
+  return emphasis(i.color);
+}
 
 @vertex fn vs_point(@builtin(vertex_index) vi: u32, @location(0) p: vec3<f32>, @location(1) c: vec4<f32>,
                     @location(2) size: f32) -> SpriteOut {
@@ -72,14 +81,14 @@ struct SpriteOut { @builtin(position) pos: vec4<f32>, @location(0) color: vec4<f
   let clip = frame.view_proj * vec4<f32>(p, 1.0);
   var o: SpriteOut;
   o.pos = vec4<f32>(clip.xy + k * size * frame.viewport.zw * clip.w, clip.z, clip.w);
-  o.color = c; o.corner = k;
+  o.color = c; o.corner = k; o.along = 0.0;
   return o;
 }
 @fragment fn fs_point(i: SpriteOut) -> @location(0) vec4<f32> {
   let r = length(i.corner);
   if (r > 1.0) { discard; }
   let a = 1.0 - smoothstep(0.8, 1.0, r);
-  return vec4<f32>(i.color.rgb, i.color.a * a);
+  return emphasis(vec4<f32>(i.color.rgb, i.color.a * a));
 }
 `;
 
@@ -117,8 +126,6 @@ fn to_srgb(c: vec3<f32>) -> vec3<f32> {
 `;
 
 const HDR = "rgba16float";
-/** Blur passes of the bloom, as in the desktop renderer (viewer/render/bloom.py). */
-export const BLOOM_ITERATIONS = 2;
 const BLEND = {
   color: { srcFactor: "src-alpha", dstFactor: "one-minus-src-alpha", operation: "add" },
   alpha: { srcFactor: "one", dstFactor: "one-minus-src-alpha", operation: "add" },
@@ -196,18 +203,19 @@ export class WebGPURenderer {
     this.pipelines.blur = post("fs_blur", HDR);
     this.pipelines.composite = post("fs_composite", this.format);
     this.sampler = d.createSampler({ magFilter: "linear", minFilter: "linear", addressModeU: "clamp-to-edge", addressModeV: "clamp-to-edge" });
-    this.frameBuffer = d.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.frameBuffer = d.createBuffer({ size: byteSize(FRAME), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.frameGroup = d.createBindGroup({ layout: this.frameLayout, entries: [{ binding: 0, resource: { buffer: this.frameBuffer } }] });
-    this.gridGroup = this.drawGroup([1, 1, 1, 1], [0, 0, 0, 1]);
+    this.gridGroup = this.drawGroup({ color: [1, 1, 1, 1], params: [0, 0, 0, 1], style: [1, 0, 0, 0] }).group;
     this.postBuffers = [0, 1, 2, 3].map(() => d.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }));
     const err = await d.popErrorScope();
     if (err) throw new Error(`WebGPU pipeline creation failed: ${err.message.split("\n")[0]}`);
   }
 
-  drawGroup(color, params) {
-    const buffer = this.device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.device.queue.writeBuffer(buffer, 0, new Float32Array([...color, ...params]));
-    return this.device.createBindGroup({ layout: this.drawLayout, entries: [{ binding: 0, resource: { buffer } }] });
+  /** A Draw uniform buffer filled from `values` (uniforms.DRAW names) and its bind group. */
+  drawGroup(values) {
+    const buffer = this.device.createBuffer({ size: byteSize(DRAW), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, pack(DRAW, values));
+    return { buffer, values, group: this.device.createBindGroup({ layout: this.drawLayout, entries: [{ binding: 0, resource: { buffer } }] }) };
   }
 
   buffer(data, usage) {
@@ -222,17 +230,35 @@ export class WebGPURenderer {
     if (this.batches) for (const b of this.batches.all) b.destroy();
     const all = [], V = GPUBufferUsage.VERTEX;
     const keep = (b) => (all.push(b), b);
+    const uniforms = (values) => { const u = this.drawGroup(values); keep(u.buffer); return u; };
+    const style = [1, 0, 0, 0];
     this.batches = {
       all,
       tris: list.tris.map((t) => ({
-        transparent: t.transparent, count: t.indices.length,
+        item: t.item, transparent: t.transparent, count: t.indices.length,
         buffers: [t.positions, t.normals, t.colors, t.uv].map((a) => keep(this.buffer(a, V))),
         index: keep(this.buffer(t.indices, GPUBufferUsage.INDEX)),
-        group: this.drawGroup(t.color, [t.mode, t.glow, t.emissive, t.opacity]),
+        uniforms: uniforms({ color: t.color, params: [t.mode, t.glow, t.emissive, t.opacity], style }),
       })),
-      segments: list.segments.filter((s) => s.count).map((s) => ({ count: s.count, buffer: keep(this.buffer(s.data, V)), group: this.drawGroup([0, 0, 0, 0], [s.width, 0, 0, 0]) })),
-      points: list.points.filter((p) => p.count).map((p) => ({ count: p.count, buffer: keep(this.buffer(p.data, V)), group: this.gridGroup })),
+      segments: list.segments.filter((s) => s.count).map((s) => ({
+        item: s.item, count: s.count, buffer: keep(this.buffer(s.data, V)),
+        uniforms: uniforms({ color: [0, 0, 0, 0], params: [s.width, 0, 0, 0], style: [1, s.dash || 0, 0, 0] }) })),
+      points: list.points.filter((p) => p.count).map((p) => ({
+        item: p.item, count: p.count, buffer: keep(this.buffer(p.data, V)),
+        uniforms: uniforms({ color: [1, 1, 1, 1], params: [0, 0, 0, 1], style }) })),
     };
+  }
+
+  /** Fade or hide batches: `emphasis(item)` -> 1 normal, 0 < e < 1 faded, 0 hidden. */
+  setEmphasis(emphasis) {
+    if (!this.batches) return;
+    for (const b of [...this.batches.tris, ...this.batches.segments, ...this.batches.points]) {
+      const e = emphasis(b.item);
+      b.hidden = e <= 0;
+      const u = b.uniforms;
+      u.values.style = [Math.max(e, 0), u.values.style[1], 0, 0];
+      this.device.queue.writeBuffer(u.buffer, 0, pack(DRAW, u.values));
+    }
   }
 
   resize(width, height) {
@@ -259,21 +285,20 @@ export class WebGPURenderer {
     q.writeBuffer(this.postBuffers[2], 0, new Float32Array([...texel, 0, 1, 0, 0, 0, 0]));
   }
 
-  /** Draw one frame. `frame`: {viewProj (GL), eye, width, height, background, theme, grid}. */
+  /** Draw one frame (a drawlist.js `Frame`). */
   render(frame) {
     if (this.lost) throw new Error(`WebGPU device lost: ${this.lost}`);
     const d = this.device, q = d.queue, th = frame.theme;
     const vp = multiply(GL_TO_WEBGPU_Z, frame.viewProj);
     const grid = frame.grid;
-    const u = new Float32Array(64);
-    u.set(vp, 0); u.set([...frame.eye, 0], 16);
-    u.set([frame.width, frame.height, 1 / frame.width, 1 / frame.height], 20);
-    u.set(th.grid_color || [0, 1, 1, 1], 24);
-    u.set([grid ? grid.size : 0, grid ? grid.spacing : 1, grid ? grid.y : 0, th.fog_density ?? 0], 28);
-    u.set([...frame.light, frame.ambient], 32);
-    q.writeBuffer(this.frameBuffer, 0, u);
+    q.writeBuffer(this.frameBuffer, 0, pack(FRAME, {
+      view_proj: vp, eye: [...frame.eye, 0], viewport: [frame.width, frame.height, 1 / frame.width, 1 / frame.height],
+      grid_color: th.grid_color || [0, 1, 1, 1],
+      grid: [grid ? grid.size : 0, grid ? grid.spacing : 1, grid ? grid.y : 0, th.fog_density ?? 0],
+      light: [...frame.light, th.ambient ?? 0.55], background: frame.background,
+    }));
     const bloom = th.bloom_strength || 0;
-    q.writeBuffer(this.postBuffers[0], 0, new Float32Array([0, 0, 0, 0, frame.bloomThreshold, frame.bloomKnee, bloom, 0]));
+    q.writeBuffer(this.postBuffers[0], 0, new Float32Array([0, 0, 0, 0, th.bloom_threshold ?? 0.55, th.bloom_knee ?? 0.3, bloom, 0]));
     q.writeBuffer(this.postBuffers[3], 0, new Float32Array([0, 0, 0, 0, 0, 0, bloom, 0]));
 
     const enc = d.createCommandEncoder();
@@ -286,19 +311,25 @@ export class WebGPURenderer {
     const drawTris = (transparent) => {
       pass.setPipeline(transparent ? this.pipelines.transparent : this.pipelines.opaque);
       for (const t of this.batches.tris) {
-        if (t.transparent !== transparent) continue;
+        if (t.transparent !== transparent || t.hidden) continue;
         t.buffers.forEach((b, i) => pass.setVertexBuffer(i, b));
         pass.setIndexBuffer(t.index, "uint32");
-        pass.setBindGroup(1, t.group);
+        pass.setBindGroup(1, t.uniforms.group);
         pass.drawIndexed(t.count);
       }
     };
     if (this.batches) {
       drawTris(false);
       pass.setPipeline(this.pipelines.point);
-      for (const p of this.batches.points) { pass.setBindGroup(1, p.group); pass.setVertexBuffer(0, p.buffer); pass.draw(6, p.count); }
+      for (const p of this.batches.points) {
+        if (p.hidden) continue;
+        pass.setBindGroup(1, p.uniforms.group); pass.setVertexBuffer(0, p.buffer); pass.draw(6, p.count);
+      }
       pass.setPipeline(this.pipelines.seg);
-      for (const s of this.batches.segments) { pass.setBindGroup(1, s.group); pass.setVertexBuffer(0, s.buffer); pass.draw(6, s.count); }
+      for (const s of this.batches.segments) {
+        if (s.hidden) continue;
+        pass.setBindGroup(1, s.uniforms.group); pass.setVertexBuffer(0, s.buffer); pass.draw(6, s.count);
+      }
     }
     if (grid) { pass.setPipeline(this.pipelines.grid); pass.setBindGroup(1, this.gridGroup); pass.draw(6); }
     if (this.batches) drawTris(true);
@@ -310,7 +341,7 @@ export class WebGPURenderer {
     };
     if (bloom > 0) {
       full(this.pipelines.bright, this.postGroups.bright, this.bloomA.createView());
-      for (let k = 0; k < BLOOM_ITERATIONS; k++) {
+      for (let k = 0; k < (th.bloom_iterations ?? 2); k++) {
         full(this.pipelines.blur, this.postGroups.blurH, this.bloomB.createView());
         full(this.pipelines.blur, this.postGroups.blurV, this.bloomA.createView());
       }

@@ -153,15 +153,24 @@ def hf_home(tmp_path_factory) -> Path:
     return home
 
 
+#: The gallery ids of the bundles the test server serves (after the test scene, bundle:0).
+DEMO_BUNDLES = {
+    "activations": "bundle:1",
+    "landscape_backdoored": "bundle:2",
+    "interpolation_triggered_data": "bundle:3",
+}
+
+
 @pytest.fixture(scope="session")
-def server(scene_file, hf_home):
-    """`hubscape serve --data <real children CSVs> <test scene>` on a free port, 2 MiB uploads,
-    offline from the Hub (HF_HUB_OFFLINE=1, a tree cache in a temporary HF_HOME)."""
+def server(scene_file, hf_home, backdoor_demo):
+    """`hubscape serve --data <real children CSVs> <test scene> <backdoor demo bundles>` on a free
+    port, 2 MiB uploads, offline from the Hub (HF_HUB_OFFLINE=1, a tree cache in a temporary HF_HOME)."""
     extra = []
     if os.environ.get("HUBSCAPE_PYODIDE_INDEX"):
         extra = ["--pyodide-index", os.environ["HUBSCAPE_PYODIDE_INDEX"]]
+    demo = [str(backdoor_demo / f"{name}.safetensors") for name in DEMO_BUNDLES]
     srv = Server(
-        ["--data", str(CHILDREN_CSV_DIR), "--max-upload-mb", "2", *extra, str(scene_file)],
+        ["--data", str(CHILDREN_CSV_DIR), "--max-upload-mb", "2", *extra, str(scene_file), *demo],
         env={"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"},
     )
     yield srv
@@ -191,8 +200,8 @@ def open_page(browser, server):
     """open_page(query) -> a page of the app, ready (hubscape.ready resolved)."""
     pages = []
 
-    def _open(query: str = ""):
-        page = browser.new_page(viewport=VIEWPORT)
+    def _open(query: str = "", viewport: dict | None = None):
+        page = browser.new_page(viewport=viewport or VIEWPORT)
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.goto(server.page(query))
@@ -225,3 +234,9 @@ def markers():
 @pytest.fixture
 def shot():
     return screenshot_array
+
+
+@pytest.fixture
+def demo_items():
+    """Gallery ids of the backdoor demo's bundles in the test server."""
+    return dict(DEMO_BUNDLES)

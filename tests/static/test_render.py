@@ -103,12 +103,12 @@ def test_switching_world_and_theme(open_page, shot):
 def test_fly_and_flight_cameras_move_the_view(open_page, mode):
     page = open_page(_scene_query())
     page.evaluate("m => hubscape.setCamera(m)", mode)
-    before = page.evaluate("hubscape.project([0, 2.5, 0])")
+    before = page.evaluate("hubscape.eye")
     page.keyboard.down("KeyW")
     page.wait_for_function("hubscape.frames > 20")
     page.keyboard.up("KeyW")
-    after = page.evaluate("hubscape.project([0, 2.5, 0])")
-    assert np.hypot(after[0] - before[0], after[1] - before[1]) > 1.0
+    after = page.evaluate("hubscape.eye")
+    assert np.linalg.norm(np.subtract(after, before)) > 0.05  # the camera flew (it may pass the markers)
 
 
 def test_png_export_at_chosen_size(open_page):
@@ -126,7 +126,7 @@ def test_png_export_at_chosen_size(open_page):
 
 def test_growth_tooltip_names_the_model_and_its_parameters(open_page):
     page = open_page("?item=demo:growth&hud=0")
-    scene_points = page.evaluate("""(() => { const it = hubscape.scene.items.find(i => i.name === 'parameters');
+    scene_points = page.evaluate("""(() => { const it = hubscape.scene.items.find(i => i.name === 'parameters/demo/fast-saturating');
                                      return Array.from(it.positions.slice(0, 3)); })()""")
     x, y = page.evaluate("p => hubscape.project(p)", scene_points)
     hit = page.evaluate("([x, y]) => hubscape.pick(x, y)", [x, y])
