@@ -40,7 +40,7 @@ from typing import Any
 from hubscape.core.errors import HubscapeError
 
 from .guard import TOKEN_HEADER, Refused, RequestGuard, new_token
-from .kernel import ServerKernel
+from .kernel import ServerKernel, parse_scene_options
 from .transport import Transport
 
 #: Upload limit (bytes) for bundles and CSVs sent to the API.
@@ -284,14 +284,16 @@ class HubscapeServer:
             item = query.get("id")
             if not item:
                 raise HttpError(400, "missing ?id= (an item of /api/gallery)")
+            options = parse_scene_options(query.get("options"))
             with self._slot():
-                return Answer(200, kernel.scene_bytes(item, theme), "application/octet-stream")
+                return Answer(200, kernel.scene_bytes(item, theme, options), "application/octet-stream")
         if method == "POST" and name == "scene":
             data = self._body(environ)
+            options = parse_scene_options(query.get("options"))
             with self._slot():
                 return Answer(
                     200,
-                    kernel.scene_from_upload(data, query.get("name", "upload"), theme or "tron"),
+                    kernel.scene_from_upload(data, query.get("name", "upload"), theme or "tron", options),
                     "application/octet-stream",
                 )
         if method == "POST" and name == "growth/fit":

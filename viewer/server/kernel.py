@@ -17,7 +17,7 @@ from typing import Any
 from hubscape.core.bundle import decode_bundle, encode_bundle, foreign_safetensors, hubscape_version, read_bundle
 from hubscape.core.errors import HubscapeError, InputError
 from hubscape.viewer.sources.demos import demo_children_csv
-from hubscape.viewer.sources.page_requests import fit_growth_request
+from hubscape.viewer.sources.page_requests import MAX_MODELS, fit_growth_request
 
 #: Columns that make a CSV a children CSV (analytics.growth.tree.read_children_csv).
 CHILDREN_COLUMNS = ("base_model", "child_model")
@@ -27,9 +27,8 @@ MAX_DATA_FILES = 200
 #: an SVG or PDF of that size takes about 0.6 GB and 15 s here. `hubscape export` allows more.
 EXPORT_MAX_SIDE = 4096
 EXPORT_MAX_PIXELS = 4096 * 2048
-#: Models fitted by default for a CSV item (the largest trees first are not known up front:
-#: the first ones in file order, which for the shipped data are sorted by size).
-DEFAULT_CSV_MODELS = 8
+#: Scene options a page may send (their values must be JSON scalars; builders check the rest).
+SCENE_OPTIONS = {"log_count", "method", "log_loss", "wireframe", "contours", "metric", "view", "pruning_method"}
 
 
 def _is_children_csv(path: Path) -> bool:
@@ -113,34 +112,59 @@ class ServerKernel:
         except KeyError:
             raise InputError(f"no gallery item {item_id!r}") from None
 
-    def scene_bytes(self, item_id: str, theme: str | None) -> bytes:
-        """The scene bundle of a gallery item in ``theme`` (None: a saved scene's own, else tron)."""
-        key = (item_id, theme)
+    def scene_bytes(self, item_id: str, theme: str | None, options: dict | None = None) -> bytes:
+        """The scene bundle of a gallery item in ``theme`` (None: a saved scene's own, else tron), built
+        with the builder ``options`` (see ``parse_scene_options``)."""
+        options = options or {}
+        key = (item_id, theme, tuple(sorted(options.items())))
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        data = self._build(self._item(item_id), theme)
+        data = self._build(self._item(item_id), theme, options)
         with self._lock:
             self._cache[key] = data
         return data
 
-    def _build(self, item: dict[str, Any], theme: str | None) -> bytes:
+    def _build(self, item: dict[str, Any], theme: str | None, options: dict) -> bytes:
         from hubscape.viewer.scene.builders import build_scene
 
         if theme not in (None, "tron", "paper"):
             raise InputError(f"theme must be tron or paper, got {theme!r}")
         if item["source"] == "bundle":
-            return scene_bytes_of(build_scene(item["path"], theme=theme))
+            return scene_bytes_of(build_scene(item["path"], theme=theme, **options))
         theme = theme or "tron"
         if theme not in ("tron", "paper"):
             raise InputError(f"theme must be tron or paper, got {theme!r}")
         if item["source"] == "csv" or item["id"] == "demo:growth":
-            import base64
-
-            return base64.b64decode(self.fit_growth({"item": item["id"], "theme": theme})["scene"])
+            return scene_bytes_of(build_scene(self.growth_fit(item), theme=theme, **options))
         from hubscape.viewer.sources.worlds import worlds_from_source
 
-        return scene_bytes_of(worlds_from_source(item["id"])[0].build(theme))
+        return scene_bytes_of(worlds_from_source(item["id"])[0].build(theme, **options))
+
+    def growth_fit(self, item: dict[str, Any]):
+        """The growth bundle of a CSV item (least squares, m = 30, every model), fitted once and kept."""
+        key = ("fit", item["id"])
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        from hubscape.analytics.growth.sources import load_series
+        from hubscape.viewer.sources.fitting import growth_bundle
+
+        if item["source"] == "csv":
+            series = load_series([Path(item["path"])])
+            if len(series) > MAX_MODELS:  # the largest trees; the page's model list picks others
+                keep = sorted(series, key=lambda s: -s.n_events)[:MAX_MODELS]
+                item["note"] = (
+                    f"showing the {MAX_MODELS} largest of {len(series)} model trees in {Path(item['path']).name}; "
+                    "list models in the growth panel to fit others"
+                )
+                series = [s for s in series if s in keep]
+            bundle = growth_bundle(series, source=Path(item["path"]).name)
+        else:
+            bundle = growth_bundle(_demo_series(), source="demo:growth")
+        with self._lock:
+            self._cache[key] = bundle
+        return bundle
 
     def csv_text(self, item_id: str) -> str:
         """The children CSV behind a growth item (for the Pyodide kernel, which cannot read files)."""
@@ -151,14 +175,14 @@ class ServerKernel:
             raise InputError(f"{item['title']} has no children CSV")
         return Path(item["path"]).read_text(encoding="utf-8-sig")
 
-    def scene_from_upload(self, data: bytes, name: str, theme: str) -> bytes:
+    def scene_from_upload(self, data: bytes, name: str, theme: str, options: dict | None = None) -> bytes:
         """A scene bundle from an uploaded bundle of any kind; BundleError if malformed."""
         from hubscape.viewer.scene.builders import build_scene
 
         if theme not in ("tron", "paper"):
             raise InputError(f"theme must be tron or paper, got {theme!r}")
         bundle = decode_bundle(data, name=name)
-        return scene_bytes_of(build_scene(bundle, theme=theme))
+        return scene_bytes_of(build_scene(bundle, theme=theme, **(options if bundle.kind != "scene" else {})))
 
     # --- analytics ------------------------------------------------------------------------
     def fit_growth(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -167,10 +191,6 @@ class ServerKernel:
         if item_id is not None:
             item = self._item(str(item_id))
             if item["source"] == "csv":
-                if not doc.get("models"):
-                    from hubscape.analytics.growth.tree import read_children_csv
-
-                    doc = {**doc, "models": [t.base.id for t in read_children_csv(item["path"])][:DEFAULT_CSV_MODELS]}
                 return fit_growth_request(doc, csv_path=item["path"])
             if item["source"] == "demo" and item["world"] == "growth":
                 return fit_growth_request({**doc, "csv": {"name": "demo.csv", "text": demo_children_csv()}})
@@ -198,6 +218,7 @@ class ServerKernel:
                     elevation=float(query["elevation"]),
                     distance=float(query["distance"]),
                     fov=float(query["fov"]),
+                    aspect=float(query.get("aspect", scene.camera.aspect)),
                 )
         except (KeyError, ValueError, TypeError) as exc:
             raise InputError(f"bad export parameters ({type(exc).__name__}: {exc})") from None
@@ -254,3 +275,44 @@ def export_size(query: dict[str, str]) -> tuple[int, int]:
             f"{EXPORT_MAX_PIXELS / 1e6:.1f} MP; larger figures: hubscape export SOURCE --size {width}x{height}"
         )
     return width, height
+
+
+def parse_scene_options(text: str | None) -> dict[str, Any]:
+    """The builder options a page sent as JSON (``?options={"log_loss": true}``); InputError if bad."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise InputError('scene options must be a JSON object, e.g. {"log_loss": true}') from None
+    if not isinstance(doc, dict):
+        raise InputError('scene options must be a JSON object, e.g. {"log_loss": true}')
+    unknown = sorted(set(doc) - SCENE_OPTIONS)
+    if unknown:
+        raise InputError(
+            f"unknown scene option {', '.join(unknown)}; the options are {', '.join(sorted(SCENE_OPTIONS))}"
+        )
+    for key, value in doc.items():
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise InputError(f"scene option {key} must be a number, true/false or a name, got {value!r}")
+    if "contours" in doc and not (isinstance(doc["contours"], int) and 0 <= doc["contours"] <= 40):
+        raise InputError(f"contours must be a whole number from 0 to 40, got {doc['contours']!r}")
+    return doc
+
+
+def _demo_series():
+    """The demo growth trees (demo_children_csv) as series, as a fit of that CSV reads them."""
+    import os
+    import tempfile
+
+    from hubscape.analytics.growth.sources import load_series
+
+    fd, tmp = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(demo_children_csv())
+        return load_series([Path(tmp)])
+    finally:
+        os.unlink(tmp)

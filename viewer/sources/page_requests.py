@@ -48,7 +48,17 @@ def parse_fit_options(doc: dict[str, Any]) -> dict[str, Any]:
     theme = doc.get("theme", "tron")
     if theme not in ("tron", "paper"):
         raise InputError(f"theme must be tron or paper, got {theme!r}")
-    return {"m": m, "method": method, "models": [x.strip() for x in models if x.strip()], "unit": unit, "theme": theme}
+    log_count = doc.get("log_count")
+    if log_count is not None and not isinstance(log_count, bool):
+        raise InputError(f"log_count must be true, false or absent (the scale the data call for), got {log_count!r}")
+    return {
+        "m": m,
+        "method": method,
+        "models": [x.strip() for x in models if x.strip()],
+        "unit": unit,
+        "theme": theme,
+        "log_count": log_count,
+    }
 
 
 def trees_from_csv_text(name: str, text: str):
@@ -98,6 +108,7 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
     from hubscape.analytics.growth.series import build_series
     from hubscape.analytics.growth.tree import read_children_csv
     from hubscape.core.bundle import Bundle, encode_bundle, to_jsonable
+    from hubscape.viewer.scene.build_growth import fit_status
     from hubscape.viewer.scene.builders import build_scene
     from hubscape.viewer.scene.serialize import scene_to_bundle
 
@@ -117,7 +128,11 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
         trees = trees_from_csv_text(source, csv["text"])
     available = [t.base.id for t in trees]
     by_name = dict(zip(available, trees))
-    chosen = opts["models"] or available[:MAX_MODELS]
+    note = None
+    chosen = opts["models"] or available
+    if not opts["models"] and len(available) > MAX_MODELS:  # the largest trees, and say so
+        chosen = [t.base.id for t in sorted(trees, key=lambda t: -len(t.children))[:MAX_MODELS]]
+        note = f"showing the {MAX_MODELS} largest of {len(available)} model trees; list models to fit others"
     unknown = [name for name in chosen if name not in by_name]
     if unknown:
         raise InputError(f"{', '.join(unknown)} not in {source} (it has {len(available)} models, e.g. {available[0]})")
@@ -127,12 +142,13 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
         results.append(analyze(series, methods=(opts["method"],), m=opts["m"], horizon=HORIZON))
     arrays, meta = encode_results(results, HORIZON)
     bundle = Bundle(kind="growth", meta=to_jsonable(meta), arrays=arrays, provenance={"sources": [source]}, schema=1)
-    scene = build_scene(bundle, theme=opts["theme"])
+    scene = build_scene(bundle, theme=opts["theme"], log_count=opts["log_count"])
     scene_arrays, scene_meta = scene_to_bundle(scene)
     scene_bytes = encode_bundle("scene", scene_arrays, scene_meta, {"sources": [source]})
     fits, summary = [], []
     for r in results:
         fit = r.fits[opts["method"]]
+        status = fit_status({"reasons": list(fit.reasons), "message": fit.message}, fit.params)
         entry = {
             "model": r.series.model,
             "method": opts["method"],
@@ -144,17 +160,21 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
             "identifiable": bool(fit.identifiable),
             "reasons": list(fit.reasons),
             "n_events": r.series.n_events,
+            "status": status,
         }
         fits.append(to_jsonable(entry))
-        mu, sigma, lam = entry["params"]
-        flag = "" if entry["identifiable"] else " (not identifiable: " + "; ".join(entry["reasons"]) + ")"
-        summary.append(
-            {"model": entry["model"], "line": f"{entry['model']}: mu={mu:.3g} sigma={sigma:.3g} lambda={lam:.3g}{flag}"}
-        )
+        if status is not None:
+            line = f"{entry['model']}: {status}"
+        else:
+            mu, sigma, lam = entry["params"]
+            flag = "" if entry["identifiable"] else " (not identifiable: " + "; ".join(entry["reasons"]) + ")"
+            line = f"{entry['model']}: mu={mu:.3g} sigma={sigma:.3g} lambda={lam:.3g}{flag}"
+        summary.append({"model": entry["model"], "line": line})
     return {
         "scene": base64.b64encode(scene_bytes).decode("ascii"),
         "models": available,
         "fits": fits,
         "summary": summary,
         "source": source,
+        "note": note,
     }
