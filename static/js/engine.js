@@ -17,6 +17,8 @@ import { WebGL2Renderer } from "./webgl2.js";
 const MAX_IN_FLIGHT = 2;
 /** Emphasis of the items of a model that is not the one highlighted. */
 const FADED = 0.18;
+/** Milliseconds the camera must rest before texts are laid out with the coverage mask. */
+const SETTLE_MS = 150;
 
 async function loadShaderLibrary(base) {
   const names = ["ribbon", "grid", "bloom", "surface"];
@@ -76,6 +78,7 @@ export class Engine {
     this.cameras.fly = new FlyCamera(this.cameras.orbit);
     this.cameras.flight = new FlightCamera(this.cameras.orbit);
     this.mode = "orbit";
+    this.viewKey = null; this.movedAt = -Infinity;
     this.applyFocus();
     this.dirty = true;
   }
@@ -150,11 +153,18 @@ export class Engine {
   /** The flat parts drawn on screen (colour bar and charts; the page shows title and legend itself). */
   screenRegions(w, h) { return figureRegions(this.scene, w, h, { scale: 1, legend: false, title: false }); }
 
-  /** Lay the scene's texts out for the current view (w x h CSS pixels). */
+  /** Lay the scene's texts out for the current view (w x h CSS pixels): without the coverage
+   *  mask while the camera moves (cheaper), with it once it has rested for SETTLE_MS. */
   layoutLabels(w, h) {
     const regions = this.screenRegions(w, h);
-    this.layout = layoutScene(this.scene, this.labelView(w, h),
-                              { scale: 1, obstacles: [...regionObstacles(regions), ...this.obstacles()], hidden: this.focus.hidden });
+    const view = this.labelView(w, h), key = Array.from(view.project([0, 0, 0])).concat(view.project([1, 1, 1])).join(",");
+    const now = performance.now();
+    if (this.viewKey === null) this.viewKey = key;   // a new scene's first view counts as resting
+    else if (key !== this.viewKey) { this.viewKey = key; this.movedAt = now; }
+    const resting = now - this.movedAt >= SETTLE_MS;
+    if (!resting) setTimeout(() => { this.dirty = true; }, SETTLE_MS + 10);
+    this.layout = layoutScene(this.scene, view, { scale: 1, mask: resting, hidden: this.focus.hidden,
+                                                  obstacles: [...regionObstacles(regions), ...this.obstacles()] });
     return regions;
   }
 

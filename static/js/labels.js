@@ -14,7 +14,7 @@
  *            role: string, group: (string|null), leader: (number[]|null), plate: boolean}} Placed
  */
 
-const DEFAULT_FONT = { advances: [], other: 0.6, line_height: 1.25, pad: 2, tick_gap: 5, cell: 8, marker: 8 };
+const DEFAULT_FONT = { advances: [], other: 0.6, line_height: 1.25, pad: 2, tick_gap: 5, cell: 8, marker: 8, min_axis: 40 };
 
 /** Width in pixels of `text` at `size` pixels (the scene's DejaVu Sans advances). */
 export function textWidth(font, text, size) {
@@ -151,7 +151,9 @@ export function coverageMask(scene, view, font) {
       const xs = [px[2 * a], px[2 * b], px[2 * c]], ys = [px[2 * a + 1], px[2 * b + 1], px[2 * c + 1]];
       if (!xs.every(Number.isFinite) || !ys.every(Number.isFinite)) continue;
       const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 1);
-      const s = Math.min(Math.ceil(span), 64);
+      const area = 0.5 * Math.abs((xs[1] - xs[0]) * (ys[2] - ys[0]) - (ys[1] - ys[0]) * (xs[2] - xs[0]));
+      // about one sample per cell the triangle covers: slivers (tall, thin spikes) need few
+      const s = Math.min(Math.ceil(span), 1 + Math.ceil(Math.sqrt(2 * area)), 64);
       for (let j = 0; j <= s; j++) {
         for (let i = 0; i <= s - j; i++) {
           const u = i / s, w = j / s, k = 1 - u - w;
@@ -185,13 +187,13 @@ function occluded(mask, ax, ay, depth) {
   return mask.near[j * mask.gw + i] < depth * 0.98;
 }
 
-function axisNormal(axis, view) {
+function axisNormal(axis, view, font) {
   const [, p0, p1, centre] = axis;
   const q0 = view.project(p0), q1 = view.project(p1), qc = view.project(centre);
   if (![...q0, ...q1, ...qc].every(Number.isFinite)) return null;
   let dx = q1[0] - q0[0], dy = q1[1] - q0[1];
   const length = Math.hypot(dx, dy);
-  if (length < 1) return null;
+  if (length < font.min_axis) return null;   // seen end-on: no texts for it
   dx /= length; dy /= length;
   let nx = -dy, ny = dx;
   if (nx * ((q0[0] + q1[0]) / 2 - qc[0]) + ny * ((q0[1] + q1[1]) / 2 - qc[1]) < 0) { nx = -nx; ny = -ny; }
@@ -221,7 +223,7 @@ export function layout(requests, view, font = DEFAULT_FONT, obstacles = [], mask
     const w = textWidth(font, req.text, req.size) + 2 * font.pad, h = req.size * font.line_height;
     let normal = null, clear = 0;
     if (req.placement === "axis") {
-      normal = axisNormal(req.axis, view);
+      normal = axisNormal(req.axis, view, font);
       if (!normal) { out.hidden.push(req.text); continue; }
       if (req.role === "title") clear = (axisClear.get(req.axis[0]) || 0) + 4;
     }

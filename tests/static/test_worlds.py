@@ -97,7 +97,6 @@ def test_log_count_toggle_and_the_fit_table(open_page):
     page.click("#log-count")
     page.wait_for_function("hubscape.scene.items.find((i) => i.name === 'axes').log[1] === false")
     assert page.evaluate("hubscape.error") is None
-    page.click("#growth summary")
     page.click("#fit")
     page.wait_for_function("hubscape.lastResult && hubscape.lastResult.fits.length === 21")
     rows = page.eval_on_selector_all("#fit-table tbody tr", "rows => rows.map((r) => r.innerText)")

@@ -27,8 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--transparent", action="store_true", help="transparent background (PNG, SVG, PDF)")
     p.add_argument(
         "--camera",
-        metavar="AZIMUTH,ELEVATION,DISTANCE",
-        help="camera angles in degrees and distance in world units (default: the scene's)",
+        metavar="AZIMUTH,ELEVATION,DISTANCE|VIEW",
+        help="camera angles in degrees and distance in world units, or one of the scene's views "
+        "(e.g. top: the landscape as a heat map; default: the scene's first view)",
     )
     p.add_argument(
         "--option",
@@ -36,7 +37,7 @@ def register(subparsers) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="scene builder option, repeatable (growth: log_count=true, method=mle; landscape: "
-        "log_loss=true, wireframe=true, contours=N; activations: metric=l2)",
+        "log_loss=true, wireframe=true, contours=N; activations: metric=l2, view=difference)",
     )
     p.set_defaults(func=run)
 

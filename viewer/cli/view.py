@@ -24,7 +24,7 @@ def register(subparsers) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="scene builder option, repeatable (growth: log_count=true, method=mle; landscape: "
-        "log_loss=true, wireframe=true, contours=N; activations: metric=l2)",
+        "log_loss=true, wireframe=true, contours=N; activations: metric=l2, view=difference)",
     )
     p.set_defaults(func=run)
 

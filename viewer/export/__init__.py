@@ -27,16 +27,20 @@ def parse_size(text: str) -> tuple[int, int]:
     return check_size(int(parts[0]), int(parts[1]))
 
 
-def parse_camera(text: str, base):
-    """``"AZIMUTH,ELEVATION,DISTANCE"`` (degrees, degrees, world units) applied to camera ``base``."""
+def parse_camera(text: str, base, views: dict | None = None):
+    """``"AZIMUTH,ELEVATION,DISTANCE"`` (degrees, degrees, world units) applied to camera ``base``, or
+    the name of one of the scene's camera ``views`` (e.g. ``top``, ``front``)."""
     from hubscape.core.errors import InputError
     from hubscape.viewer.scene.model import Camera
 
+    if views and str(text) in views:
+        return views[str(text)]
     parts = str(text).split(",")
     try:
         az, el, dist = (float(p) for p in parts)
     except ValueError:
-        raise InputError(f"camera must be AZIMUTH,ELEVATION,DISTANCE (three numbers), got {text!r}") from None
+        names = f" or one of the views {', '.join(views)}" if views else ""
+        raise InputError(f"camera must be AZIMUTH,ELEVATION,DISTANCE (three numbers){names}, got {text!r}") from None
     return Camera(target=base.target, azimuth=az, elevation=el, distance=dist, fov=base.fov, aspect=base.aspect)
 
 
@@ -109,7 +113,7 @@ def export_figure(
         scene = source
         theme = get_theme(theme or scene.theme).name
     if camera:
-        scene.camera = parse_camera(camera, scene.camera)
+        scene.camera = parse_camera(camera, scene.camera, scene.views)
     return export_scene(scene, out, size=size, dpi=dpi, theme=theme, transparent=transparent)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from hubscape.analytics.growth.results import GrowthResult
 from hubscape.core.errors import InputError
+from hubscape.viewer.scene.build_growth import fit_status
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
@@ -214,15 +215,19 @@ def draw_figure(result: GrowthResult, method: str):
     ax.set_xlim(0, t_end * 1.02)
     ax.set_xlabel(f"{s.unit}s since release ({s.release_date:%Y-%m-%d}, {s.release_source})")
     ax.set_ylabel(f"children ({', '.join(s.relations)})")
-    if fit.identifiable:
-        lo, hi = fit.c_inf_interval
-        band = f" [{lo:.4g}, {hi:.4g}] (90%)" if math.isfinite(lo) and math.isfinite(hi) else ""
-        verdict = f"c∞ = {fit.c_inf:.4g}{band}"
+    status = fit_status({"reasons": list(fit.reasons), "message": fit.message}, fit.params)
+    if status is not None:  # never "mu = nan": say why there is no fit
+        ax.set_title(f"{s.model}\n{status}", fontsize=9)
     else:
-        verdict = f"c∞ ≥ {fit.c_inf_lower_bound:.0f}: not identifiable"
-    ax.set_title(
-        f"{s.model}\nμ = {fit.mu:.3g}, σ = {fit.sigma:.3g}, λ = {fit.lam:.3g}, m = {fit.m:g}; {verdict}", fontsize=9
-    )
+        if fit.identifiable:
+            lo, hi = fit.c_inf_interval
+            band = f" [{lo:.4g}, {hi:.4g}] (90%)" if math.isfinite(lo) and math.isfinite(hi) else ""
+            verdict = f"c∞ = {fit.c_inf:.4g}{band}"
+        else:
+            verdict = f"c∞ ≥ {fit.c_inf_lower_bound:.0f}: not identifiable"
+        ax.set_title(
+            f"{s.model}\nμ = {fit.mu:.3g}, σ = {fit.sigma:.3g}, λ = {fit.lam:.3g}, m = {fit.m:g}; {verdict}", fontsize=9
+        )
     ax.legend(fontsize=7, loc="upper left", frameon=False)
     ax.grid(alpha=0.3, lw=0.5)
     return fig

@@ -145,6 +145,7 @@ LINE_HEIGHT = 1.25  # box height per pixel of font size
 PAD = 2.0  # pixels of clear space around every box
 TICK_GAP = 5.0  # pixels between an axis line and its tick labels
 CELL = 8  # pixels per cell of the coverage/depth mask
+MIN_AXIS = 40.0  # pixels: a shorter axis on screen is seen end-on and gets no tick labels or title
 MARKER_SIZE = 8.0  # points at least this big (pixels) are markers that labels keep clear of
 PLACEMENTS = ("point", "end", "start", "center", "fixed")
 
@@ -160,6 +161,7 @@ def label_font() -> dict:
         "tick_gap": TICK_GAP,
         "cell": CELL,
         "marker": MARKER_SIZE,
+        "min_axis": MIN_AXIS,
     }
 
 
@@ -345,7 +347,8 @@ def _candidates(req: Request, ax: float, ay: float, w: float, h: float, normal=N
 
 def coverage_mask(scene, view: View):
     """(cover, depth): per CELL x CELL pixel cell, whether opaque geometry is drawn there and its
-    nearest depth. Samples each triangle of the meshes and ribbons at about one point per cell."""
+    nearest depth. Samples each triangle of the meshes and ribbons on a barycentric grid of about
+    one point per cell it covers."""
     gw, gh = math.ceil(view.width / CELL), math.ceil(view.height / CELL)
     cover = np.zeros((gh, gw), bool)
     near = np.full((gh, gw), np.inf)
@@ -362,7 +365,9 @@ def coverage_mask(scene, view: View):
         ok = np.isfinite(a).all(1) & np.isfinite(b).all(1) & np.isfinite(c).all(1)
         a, b, c, da, db, dc = a[ok], b[ok], c[ok], da[ok], db[ok], dc[ok]
         span = np.maximum(np.ptp(np.stack([a, b, c]), axis=0).max(axis=1), 1.0)
-        steps = np.minimum(np.ceil(span).astype(int), 64)
+        area = 0.5 * np.abs((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+        # about one sample per cell the triangle covers: slivers (tall, thin spikes) need few
+        steps = np.minimum(np.minimum(np.ceil(span), 1 + np.ceil(np.sqrt(2 * area))), 64).astype(int)
         for s in np.unique(steps):
             sel = steps == s
             u, v = np.meshgrid(np.linspace(0, 1, s + 1), np.linspace(0, 1, s + 1))
@@ -377,8 +382,13 @@ def coverage_mask(scene, view: View):
             dd = (w_[None] * da[sel][:, None] + u[None] * db[sel][:, None] + v[None] * dc[sel][:, None]).reshape(-1)
             i, j = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
             inside = (i >= 0) & (i < gw) & (j >= 0) & (j < gh)
-            cover[j[inside], i[inside]] = True
-            np.minimum.at(near, (j[inside], i[inside]), dd[inside])
+            cell, dd = j[inside] * gw + i[inside], dd[inside]
+            order = np.lexsort((dd, cell))  # by cell, nearest first: the first of each cell is its depth
+            cell, dd = cell[order], dd[order]
+            first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+            flat_cover, flat_near = cover.reshape(-1), near.reshape(-1)
+            flat_cover[cell[first]] = True
+            flat_near[cell[first]] = np.minimum(flat_near[cell[first]], dd[first])
     return cover, near
 
 
@@ -411,9 +421,10 @@ def layout(requests: list[Request], view: View, obstacles=(), mask=None, margin:
         cover_sum = np.pad(cover.astype(np.float64), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
     order = sorted(range(len(requests)), key=lambda i: (-requests[i].priority, i))
     axis_clear: dict[str, float] = {}
+    normals: dict[str, tuple | None] = {}
     for i in order:
         req = requests[i]
-        ax, ay = pix[i]
+        ax, ay = float(pix[i][0]), float(pix[i][1])  # Python floats: candidate arithmetic stays cheap
         if not (np.isfinite(ax) and np.isfinite(ay)) or not (-width < ax < 2 * width and -height < ay < 2 * height):
             out.hidden.append(req.text)
             out.off_frame.append(req)
@@ -422,7 +433,9 @@ def layout(requests: list[Request], view: View, obstacles=(), mask=None, margin:
         h = req.size * LINE_HEIGHT
         normal, clear = None, 0.0
         if req.placement == "axis":
-            normal = _axis_normal(req.axis, view)
+            if req.axis[0] not in normals:  # one projection per axis, not per tick
+                normals[req.axis[0]] = _axis_normal(req.axis, view)
+            normal = normals[req.axis[0]]
             if normal is None:
                 out.hidden.append(req.text)
                 continue
@@ -489,7 +502,7 @@ def _axis_normal(axis, view: View):
         return None
     d = q[1] - q[0]
     length = float(np.hypot(*d))
-    if length < 1.0:
+    if length < MIN_AXIS:  # seen end-on (e.g. the loss axis from straight above): no texts for it
         return None
     d /= length
     n = np.array([-d[1], d[0]])
