@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 CSV = REPO.parent / "shared" / "data" / "hf-model-trees" / "hf_finetune_children_by_base.csv"
 
 
-def best_of(fn, repeat: int = 5) -> float:
+def best_of(fn, repeat: int = 15) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
