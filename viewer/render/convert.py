@@ -218,7 +218,14 @@ def _points(item: Points, look: Theme, scale: float = 1.0) -> list:
 
 def _lines(item: Lines, look: Theme, scale: float = 1.0) -> list:
     geometry = gfx.Geometry(positions=item.positions, colors=_srgb_colors(item.colors))
-    material = gfx.LineSegmentMaterial(thickness=item.width * scale, color_mode="vertex", aa=True, alpha_mode="blend")
+    dash = item.dash * scale
+    material = gfx.LineSegmentMaterial(
+        thickness=item.width * scale,
+        color_mode="vertex",
+        aa=True,
+        alpha_mode="blend",
+        dash_pattern=(dash, 0.6 * dash) if dash else (),
+    )
     return [gfx.Line(geometry, material)]
 
 

@@ -148,6 +148,8 @@ class SceneViewer:
             text.material.outline_color = gfx.Color.from_physical(*[float(c) for c in look.background])
         self.craft.material.color = gfx.Color.from_physical(*[float(c) for c in look.color(0)])
         self.status.set_text(f"{self.world.name} | {self.theme} | {'fly' if self.flying else 'orbit'}  (h: help)")
+        self.tooltip_text = ""  # the previous world's tooltip must not linger
+        self.tooltip.set_text("")
         self._camera_key = None
         self._layout(*size)
 

@@ -112,9 +112,10 @@ def test_wide_layers_become_a_heat_map_with_the_top_channels_labelled(tmp_path, 
     assert not any(
         a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3] for a, b in itertools.combinations(boxes, 2)
     )
-    z = surfaces[0].positions.reshape(30, 576, 3)[:, 0]
-    rows = View.of(scene.camera, 1200, 800).project(z)
-    assert np.abs(np.diff(rows[:, 1])).min() > 3
+    rows = surfaces[0].positions.reshape(30, 576, 3)[:, 0].copy()
+    rows[:, 1] = 0.0  # each layer's row where it meets the floor
+    pix = View.of(scene.camera, 1200, 800).project(rows)
+    assert np.abs(np.diff(pix[:, 1])).min() > 3
     assert {p.text for p in layout.placed} & {"layers.7 c101", "layers.19 c333", "layers.28 c5"}
 
 
