@@ -31,6 +31,7 @@ ITEM_KINDS = ("mesh", "ribbon", "points", "lines", "labels", "axes")
 WORLDS = ("growth", "landscape", "activations")
 THEMES = ("tron", "paper")
 ANCHORS = ("left", "center", "right")
+PLACEMENTS = ("point", "end", "start", "center", "fixed")
 NORMS = ("linf", "l1", "l2")
 
 
@@ -292,6 +293,7 @@ SCENE_ARRAYS: dict[str, list[tuple[str, str, tuple, bool]]] = {
         ("indices", "U32", (3,), True),
         ("colors", "F32", (4,), True),
         ("values", "F32", (), False),
+        ("data", "F32", (None,), False),
     ],
     "ribbon": [
         ("positions", "F32", (3,), True),
@@ -299,17 +301,24 @@ SCENE_ARRAYS: dict[str, list[tuple[str, str, tuple, bool]]] = {
         ("uv", "F32", (2,), True),
         ("indices", "U32", (3,), True),
         ("color", "F32", None, True),
+        ("data", "F32", (None,), False),
     ],
-    "points": [("positions", "F32", (3,), True), ("colors", "F32", (4,), True), ("sizes", "F32", (), True)],
-    "lines": [("positions", "F32", (3,), True), ("colors", "F32", (4,), True)],
-    "labels": [("positions", "F32", (3,), True), ("color", "F32", None, True)],
-    "axes": [("origin", "F32", None, True), ("ends", "F32", None, True)],
+    "points": [
+        ("positions", "F32", (3,), True),
+        ("colors", "F32", (4,), True),
+        ("sizes", "F32", (), True),
+        ("data", "F32", (None,), False),
+    ],
+    "lines": [("positions", "F32", (3,), True), ("colors", "F32", (4,), True), ("data", "F32", (None,), False)],
+    "labels": [("positions", "F32", (3,), True), ("color", "F32", None, True), ("colors", "F32", (4,), False)],
+    "axes": [("origin", "F32", None, True), ("ends", "F32", None, True), ("centre", "F32", None, False)],
 }
 SCENE_FIELDS = {kind: {name for name, *_ in spec} for kind, spec in SCENE_ARRAYS.items()}
-#: Float fields that may hold NaN (a mesh's values at gaps); every other one must be finite.
-MAY_BE_NAN = frozenset({"values"})
+#: Float fields that may hold NaN (a mesh's values at gaps, data at the cursor where a curve has
+#: none); every other one must be finite.
+MAY_BE_NAN = frozenset({"values", "data"})
 #: Fixed shapes of the fields marked None above.
-SCENE_FIXED = {"color": (4,), "origin": (3,), "ends": (3, 3)}
+SCENE_FIXED = {"color": (4,), "origin": (3,), "ends": (3, 3), "centre": (3,)}
 _SCENE_DTYPES = {"F32": np.float32, "U32": np.uint32}
 
 
@@ -399,13 +408,31 @@ def _scene_item(c: Layout, i: int, item: dict) -> None:
             n = arr.shape[0]
         if name == "indices" and arr.size and int(arr.max()) >= n:
             c.fail(f"array {key!r} refers to vertex {int(arr.max())} of {n}")
-    for key in ("width", "glow", "opacity", "emissive", "size"):
+    for key in ("width", "glow", "opacity", "emissive", "size", "dash", "priority", "radius"):
         c.value(item, key, is_number, "a number", where)
+    data = c.arrays.get(f"items/{i}/data")
+    if data is not None:
+        c.value(
+            item,
+            "data_names",
+            lambda v: list_of(is_str)(v) and len(v) == data.shape[1],
+            f"{data.shape[1]} strings (one per data column)",
+            where,
+            required=True,
+        )
     if kind == "mesh":
         c.value(item, "wireframe", is_bool, "true or false", where)
     if kind == "labels":
         c.value(item, "texts", lambda v: list_of(is_str)(v) and len(v) == n, f"{n} strings", where, required=True)
         c.value(item, "anchor", one_of(*ANCHORS), " or ".join(ANCHORS), where)
+        c.value(item, "placement", one_of(*PLACEMENTS), " or ".join(PLACEMENTS), where)
+        c.value(
+            item,
+            "groups",
+            lambda v: isinstance(v, list) and len(v) == n and all(g is None or is_str(g) for g in v),
+            f"{n} group names or nulls",
+            where,
+        )
     if kind == "axes":
         c.value(
             item,

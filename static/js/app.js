@@ -62,7 +62,11 @@ function drawViews(scene) {
 /** Controls show the state of the scene on screen (e.g. the log axis the builder chose). */
 function reflectOptions(scene) {
   const axes = scene.items.find((i) => i.kind === "axes" && i.name === "axes");
-  if (scene.world === "growth") $("log-count").checked = !!(axes && axes.log && axes.log[1]);
+  if (scene.world === "growth") {
+    $("log-count").checked = !!(axes && axes.log && axes.log[1]);
+    const fitted = scene.items.find((i) => i.name.startsWith("observed/") && i.pick && i.pick[0] && i.pick[0].method);
+    if (fitted) $("method").value = fitted.pick[0].method;   // the method the scene's fits used
+  }
   if (scene.world === "landscape") {
     $("log-loss").checked = !!(scene.colorbar && scene.colorbar.log);
     $("wireframe").checked = scene.items.some((i) => i.name === "wireframe");

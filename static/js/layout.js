@@ -6,18 +6,22 @@ import { BundleError } from "./bundle.js";
 const WORLDS = ["growth", "landscape", "activations"];
 const THEMES = ["tron", "paper"];
 const ANCHORS = ["left", "center", "right"];
+const PLACEMENTS = ["point", "end", "start", "center", "fixed"];
 // Array fields per item kind: [field, dtype, trailing shape or null (fixed shape), required].
 export const SCENE_ARRAYS = {
   mesh: [["positions", "F32", [3], true], ["normals", "F32", [3], true], ["indices", "U32", [3], true],
-    ["colors", "F32", [4], true], ["values", "F32", [], false]],
+    ["colors", "F32", [4], true], ["values", "F32", [], false], ["data", "F32", [null], false]],
   ribbon: [["positions", "F32", [3], true], ["normals", "F32", [3], true], ["uv", "F32", [2], true],
-    ["indices", "U32", [3], true], ["color", "F32", null, true]],
-  points: [["positions", "F32", [3], true], ["colors", "F32", [4], true], ["sizes", "F32", [], true]],
-  lines: [["positions", "F32", [3], true], ["colors", "F32", [4], true]],
-  labels: [["positions", "F32", [3], true], ["color", "F32", null, true]],
-  axes: [["origin", "F32", null, true], ["ends", "F32", null, true]],
+    ["indices", "U32", [3], true], ["color", "F32", null, true], ["data", "F32", [null], false]],
+  points: [["positions", "F32", [3], true], ["colors", "F32", [4], true], ["sizes", "F32", [], true],
+    ["data", "F32", [null], false]],
+  lines: [["positions", "F32", [3], true], ["colors", "F32", [4], true], ["data", "F32", [null], false]],
+  labels: [["positions", "F32", [3], true], ["color", "F32", null, true], ["colors", "F32", [4], false]],
+  axes: [["origin", "F32", null, true], ["ends", "F32", null, true], ["centre", "F32", null, false]],
 };
-const FIXED = { color: [4], origin: [3], ends: [3, 3] };
+const FIXED = { color: [4], origin: [3], ends: [3, 3], centre: [3] };
+// Float fields that may hold NaN (a mesh's values at gaps, data where a curve has none).
+const MAY_BE_NAN = new Set(["values", "data"]);
 const ITEM_KINDS = Object.keys(SCENE_ARRAYS);
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -96,7 +100,7 @@ function validateItem(b, i, item, kind, value, fail) {
     const want = trailing === null ? FIXED[field] : [field === "indices" ? null : n, ...trailing];
     if (shape.length !== want.length || want.some((w, k) => w !== null && w !== shape[k]))
       fail(`array '${key}' has shape (${shape}), expected ${shapeText(want)}`);
-    if (dtype === "F32" && field !== "values" && !arr.every(Number.isFinite)) fail(`array '${key}' has NaN or infinite values`);
+    if (dtype === "F32" && !MAY_BE_NAN.has(field) && !arr.every(Number.isFinite)) fail(`array '${key}' has NaN or infinite values`);
     if (field === "positions") n = shape[0];
     if (field === "indices" && arr.length) {
       let top = 0;
@@ -104,11 +108,15 @@ function validateItem(b, i, item, kind, value, fail) {
       if (top >= n) fail(`array '${key}' refers to vertex ${top} of ${n}`);
     }
   }
-  for (const key of ["width", "glow", "opacity", "emissive", "size"]) value(item, key, isNumber, "a number", where);
+  for (const key of ["width", "glow", "opacity", "emissive", "size", "dash", "priority", "radius"]) value(item, key, isNumber, "a number", where);
+  const data = b.shapes[`items/${i}/data`];
+  if (data) value(item, "data_names", (v) => listOf(isStr)(v) && v.length === data[1], `${data[1]} strings (one per data column)`, where, true);
   if (kind === "mesh") value(item, "wireframe", isBool, "true or false", where);
   if (kind === "labels") {
     value(item, "texts", (v) => listOf(isStr)(v) && v.length === n, `${n} strings`, where, true);
     value(item, "anchor", oneOf(...ANCHORS), ANCHORS.join(" or "), where);
+    value(item, "placement", oneOf(...PLACEMENTS), PLACEMENTS.join(" or "), where);
+    value(item, "groups", (v) => Array.isArray(v) && v.length === n && v.every((g) => g === null || isStr(g)), `${n} group names or nulls`, where);
   }
   if (kind === "axes") {
     value(item, "ticks", (v) => Array.isArray(v) && v.every((t) => isObject(t) && [0, 1, 2].includes(t.axis)

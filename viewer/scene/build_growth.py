@@ -64,6 +64,9 @@ def _fit_summary(fit: dict | None) -> dict:
 
 def fit_status(fit: dict | None, params) -> str | None:
     """``None`` for a fitted model, else "not fitted: <reason>" (the words every view shows)."""
+    status = (fit or {}).get("status")  # growth bundles of schema 2 say it themselves
+    if isinstance(status, str) and status.startswith("not fitted"):
+        return status
     if params is not None and np.isfinite(params).all():
         return None
     reasons = list((fit or {}).get("reasons") or [])
@@ -287,12 +290,13 @@ def _model_items(s: dict, z: float, color, th, xs, ys, record: dict) -> list:
 
 
 def _forecast_items(s: dict, z: float, color, xs, ys, record: dict) -> list:
-    """The forecast band, starting at the fit's last point so it continues the curve, and its mean."""
+    """The forecast band, starting at the fit's last point so it continues the curve, and its mean
+    (dashed) where there is one: a fit that is not identifiable has a band but no point forecast."""
     name = s["name"]
     last_t, last_fit = float(s["t"][-1]), float(s["fitted"][-1])
     ft = np.concatenate([[last_t], s["ft"]])
     mean, lo, hi = (np.concatenate([[last_fit], s[k]]) for k in ("fc", "lo", "hi"))
-    ok = np.isfinite(ft) & np.isfinite(mean) & np.isfinite(lo) & np.isfinite(hi)
+    ok = np.isfinite(ft) & np.isfinite(lo) & np.isfinite(hi)
     if ok.sum() < 2:
         return []
     level = (s["fit"] or {}).get("forecast_level", 0.9)
@@ -318,6 +322,8 @@ def _forecast_items(s: dict, z: float, color, xs, ys, record: dict) -> list:
             group=name,
         )
     ]
+    if np.isfinite(mean[1:]).sum() < 1:  # not identifiable: a band, but no point forecast (schema 2)
+        return out
     pts = np.stack([xs.to_world(ft), ys.to_world(mean), np.full(ft.size, z)], axis=1)
     out.append(
         polyline(
