@@ -105,7 +105,9 @@ def test_fly_and_flight_cameras_move_the_view(open_page, mode):
     page.evaluate("m => hubscape.setCamera(m)", mode)
     before = page.evaluate("hubscape.eye")
     page.keyboard.down("KeyW")
-    page.wait_for_function("hubscape.frames > 20")
+    # An outcome, not a time: wait (generously: 2 shared cores) until the eye has moved away.
+    moved = "b => Math.hypot(...hubscape.eye.map((e, k) => e - b[k])) > 0.05"
+    page.wait_for_function(moved, arg=before, timeout=180_000)
     page.keyboard.up("KeyW")
     after = page.evaluate("hubscape.eye")
     assert np.linalg.norm(np.subtract(after, before)) > 0.05  # the camera flew (it may pass the markers)
