@@ -119,7 +119,7 @@ def test_legend_lists_every_model_with_its_group(tmp_path, makers):
 
 
 def test_real_21_models_every_model_listed_labelled_and_no_label_overlaps(real_growth_bundle):
-    """The real crawl: 21 base models, 10 unfitted. Every model is in the legend, every curve has
+    """The real crawl: 21 base models, 4 of them not fitted. Every model is in the legend, every curve has
     its direct label at its end, and no two texts overlap in the default views at figure sizes."""
     bundle = real_growth_bundle
     ids = [m["model"] for m in bundle.meta["models"]]

@@ -97,6 +97,30 @@ def test_tick_labels_never_straddle_their_axis_and_titles_sit_beyond_the_ticks(d
                 assert not any(_overlap(tbox, b) for b in tick_boxes), (a.name, title)
 
 
+@pytest.mark.parametrize("source", ["demo:landscape", "demo:growth", "demo:activations", "backdoor activations"])
+@pytest.mark.parametrize("theme", ["tron", "paper"])
+def test_no_two_texts_overlap_in_any_view_of_each_demo(source, theme, request):
+    """Issue 8's "Done when": no two label boxes overlap in the default views of each demo, nor
+    any box a figure region (title, legend, colour bar, chart), at figure and page sizes; the
+    texts the layout leaves out are few (tick labels where two axes meet, an axis seen end-on)."""
+    from hubscape.viewer.scene.figure import figure_regions
+
+    if source == "backdoor activations":
+        source = str(request.getfixturevalue("backdoor_demo") / "activations.safetensors")
+    scene = scene_from_source(source, theme=theme)
+    for name, camera in scene.views.items():
+        for size in ((1200, 800), (800, 520)):
+            regions = figure_regions(scene, *size)
+            layout = layout_scene(
+                scene, *size, scale=regions.scale, obstacles=regions.obstacles(), view=View.of(camera, *size)
+            )
+            boxes = [p.box for p in layout.placed]
+            where = (name, size)
+            assert not any(_overlap(a, b) for a, b in itertools.combinations(boxes, 2)), where
+            assert not any(_overlap(b, o) for b in boxes for o in regions.obstacles()), where
+            assert len(layout.placed) >= 15 and len(layout.hidden) <= 0.5 * len(layout.placed), where
+
+
 def test_a_label_over_the_data_or_behind_it_gets_a_plate():
     x = z = np.linspace(-4, 4, 9)
     wall = height_field(x, z, np.full((9, 9), 1.0), np.ones((81, 4)), name="floor")
