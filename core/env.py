@@ -50,6 +50,11 @@ def hf_endpoint() -> str | None:
     return os.environ.get("HF_ENDPOINT") or None
 
 
+def ray_address() -> str | None:
+    """``$RAY_ADDRESS``: the Ray cluster ``--ray auto`` joins (Ray reads it too), or None."""
+    return os.environ.get("RAY_ADDRESS") or None
+
+
 def env_path(name: str) -> Path | None:
     """A path-valued hubscape variable (e.g. ``HUBSCAPE_PYODIDE_DIR``), or None when unset."""
     value = os.environ.get(name)

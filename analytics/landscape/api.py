@@ -43,6 +43,9 @@ def landscape(
     progress: bool = False,
     loss_name: str | None = None,
     info: Mapping[str, Any] | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
+    worker_objective: Callable[[], Objective] | None = None,
 ) -> LandscapeResult:
     """The loss landscape of ``model`` on ``batches`` around its weights.
 
@@ -61,7 +64,9 @@ def landscape(
     "norm" or name patterns with a zero direction), ``orthogonal``, ``hessian_method``,
     ``hessian_iters``: as for the direction makers. ``device``: "cpu", "cuda" or None (cuda
     when available). ``out``: a bundle path, saved after every chunk (resumable with
-    ``resume=True``) and at the end. Returns a :class:`~.result.LandscapeResult`.
+    ``resume=True``) and at the end. ``ray``: run the grid on Ray actors ("local", "auto" or a
+    cluster address; ``workers`` of them; ``pip install 'hubscape[ray]'``), see
+    :func:`~.grid.compute_landscape`. Returns a :class:`~.result.LandscapeResult`.
 
     Example::
 
@@ -96,7 +101,18 @@ def landscape(
             hessian_iters=hessian_iters,
         )
     return compute_landscape(
-        objective, dirs, grid=grid, span=span, chunk=chunk, out=out, resume=resume, progress=progress, info=info
+        objective,
+        dirs,
+        grid=grid,
+        span=span,
+        chunk=chunk,
+        out=out,
+        resume=resume,
+        progress=progress,
+        info=info,
+        ray=ray,
+        workers=workers,
+        worker_objective=worker_objective,
     )
 
 

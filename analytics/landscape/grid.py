@@ -26,7 +26,8 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,9 @@ def compute_landscape(
     shortcut: bool | None = None,
     batched: bool | None = None,
     info: Mapping[str, Any] | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
+    worker_objective: Callable[[], Objective] | None = None,
 ) -> LandscapeResult:
     """Evaluate ``objective`` on the grid spanned by ``directions``.
 
@@ -95,7 +99,12 @@ def compute_landscape(
     once with explicit batched weights (exact; see batched.py for the modules that qualify;
     None = when the model qualifies, unless vmap is asked for with ``vectorize=True``; a model
     it cannot run falls back to one call per point); ``info``: model/data description for the
-    bundle (``{"model": {...}, "data": {...}}``).
+    bundle (``{"model": {...}, "data": {...}}``). ``ray``: evaluate the chunks on Ray actors,
+    "local" (a cluster on this machine for the run), "auto" (RAY_ADDRESS or a running one) or
+    an address (see hubscape.analytics.distributed); ``workers``: how many actors (default: one
+    per GPU, else per CPU of the cluster); ``worker_objective``: how an actor makes the
+    objective (default: ``objective`` itself, sent to it); the directions are sent to every
+    actor once. The values are the same whatever the number of actors (the chunks are).
     Returns a :class:`LandscapeResult`; raises InputError on out-of-memory with advice.
     """
     x, y = grid_axes(directions, grid, span)
@@ -113,20 +122,26 @@ def compute_landscape(
     if previous is not None and previous.complete:
         check_resumable(previous, result)  # --resume of a finished grid: nothing left to do
         return previous
-    evaluator, terms = choose_evaluator(objective, origin, d1, d2, moving, vectorize, shortcut, batched)
+    options = (vectorize, shortcut, batched)
+    points = LandscapePoints(objective, origin, d1, d2, *options)
     if not chunk:
-        result.meta["chunk"] = evaluator.chunk_limit(result.meta["chunk"])
-    result.meta["shortcut"] = terms.name if terms is not None else None
+        result.meta["chunk"] = points.evaluator.chunk_limit(result.meta["chunk"])
+    result.meta["shortcut"] = points.terms.name if points.terms is not None else None
     n = result.meta["chunk"]
-    own = dict(objective.model.named_parameters())
+    if ray is None:
+        executor = Serial(points, points.centre)
+    else:
+        from ..distributed import RayPool
 
-    def centre():
-        values = objective.evaluate({**own, **origin})
-        return [values["loss"], *(values[m] for m in objective.metrics)]
-
+        task = LandscapeTask(worker_objective or SendObjective(objective), *map(portable, (origin, d1, d2)), options)
+        executor = RayPool(task, ray, workers)
     advice = f"evaluating {n} grid point(s) at once on {device}: rerun with a smaller --chunk (e.g. --chunk {max(1, n // 4)})"
-    run_grid(result, Serial(evaluator, centre), n, out=out, previous=previous, progress=progress, oom_advice=advice)
-    result.meta.update(evaluator.meta())
+    run_grid(result, executor, n, out=out, previous=previous, progress=progress, oom_advice=advice)
+    result.meta.update(points.meta())
+    result.meta.update(executor.meta())
+    if ray is not None:
+        result.meta["ray"] = executor.describe()
+    own = dict(objective.model.named_parameters())
     if directions.trajectory_weights is not None:
         losses = [objective.evaluate({**own, **_on(w, device)})["loss"] for w in directions.trajectory_weights]
         result.trajectory_loss = np.array(losses, dtype=np.float64)
@@ -134,6 +149,96 @@ def compute_landscape(
     if out is not None:
         save_landscape(result, out)
     return result
+
+
+class LandscapePoints:
+    """A landscape's point function: the evaluator :func:`choose_evaluator` picks for the
+    objective and directions (on the objective's device), and the value at the origin."""
+
+    def __init__(self, objective: Objective, origin, d1, d2, vectorize=None, shortcut=None, batched=None):
+        self.objective, self.origin = objective, origin
+        self.evaluator, self.terms = choose_evaluator(
+            objective, origin, d1, d2, moving_names(d1, d2), vectorize, shortcut, batched
+        )
+
+    def __enter__(self) -> LandscapePoints:
+        self.evaluator.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.evaluator.__exit__(*exc)
+
+    def __call__(self, xs, ys):
+        return self.evaluator(xs, ys)
+
+    def meta(self) -> dict:
+        return self.evaluator.meta()
+
+    def centre(self) -> list[float]:
+        own = dict(self.objective.model.named_parameters())
+        values = self.objective.evaluate({**own, **self.origin})
+        return [values["loss"], *(values[m] for m in self.objective.metrics)]
+
+
+@dataclass
+class LandscapeTask:
+    """What a Ray actor needs to evaluate chunks of a landscape: a way to make the objective
+    there, the origin and directions (numpy arrays where the dtype allows, so that actors on
+    one node share them from Ray's object store), and the evaluation options."""
+
+    objective: Callable[[], Objective]
+    origin: dict
+    d1: dict
+    d2: dict | None
+    options: tuple
+
+    def open(self) -> LandscapePoints:
+        import torch
+
+        objective = self.objective()
+        device = "cuda" if torch.cuda.is_available() else "cpu"  # Ray hides the GPUs it did not give
+        if objective.device.type != device:
+            objective = objective.on(device)
+        origin, d1, d2 = (None if d is None else _tensors(d, objective.device) for d in (self.origin, self.d1, self.d2))
+        return LandscapePoints(objective, origin, d1, d2, *self.options)
+
+
+class SendObjective:
+    """The driver's objective, pickled into the task (for Python callers; the CLI has each
+    actor load MODEL and --data itself, see models.load_objective)."""
+
+    def __init__(self, objective: Objective):
+        self.objective = objective
+
+    def __call__(self) -> Objective:
+        return self.objective
+
+
+def portable(weights: dict | None) -> dict | None:
+    """Weights as CPU numpy arrays (zero-copy in Ray's object store), torch tensors for dtypes
+    numpy lacks (bfloat16)."""
+    import torch
+
+    if weights is None:
+        return None
+    out = {}
+    for k, v in weights.items():
+        v = v.detach().cpu()
+        out[k] = v.numpy() if v.dtype in (torch.float32, torch.float64, torch.float16) else v
+    return out
+
+
+def _tensors(weights: dict, device) -> dict:
+    import warnings
+
+    import torch
+
+    out = {}
+    with warnings.catch_warnings():  # arrays from the object store are read-only; they are only read
+        warnings.simplefilter("ignore", UserWarning)
+        for k, v in weights.items():
+            out[k] = (torch.from_numpy(v) if not isinstance(v, torch.Tensor) else v).to(device)
+    return out
 
 
 def _on(weights: dict | None, device) -> dict | None:

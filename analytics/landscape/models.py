@@ -83,6 +83,31 @@ def load_problem(
     return _hf_problem(model, data, batch_size, max_length, loss)
 
 
+def load_objective(
+    model: str,
+    data: str | None = None,
+    batch_size: int = 64,
+    max_length: int = 64,
+    loss: str | None = None,
+    metrics=(),
+    seed: int = 0,
+    device: str | None = None,
+):
+    """The :class:`~.objective.Objective` of ``load_problem`` with extra built-in ``metrics``:
+    how a Ray actor loads MODEL and --data itself (the same seed first, for layers a checkpoint
+    does not hold)."""
+    import torch
+
+    from .objective import Objective
+
+    torch.manual_seed(seed)
+    problem = load_problem(model, data, batch_size=batch_size, max_length=max_length, loss=loss)
+    names = {**problem.metrics, **{m: m for m in metrics if m not in problem.metrics}}
+    return Objective(
+        problem.model, problem.batches, problem.loss_fn, metrics=names, device=device, loss_name=problem.loss_name
+    )
+
+
 # ----------------------------------------------------------------------------- torch files
 
 

@@ -69,6 +69,12 @@ class Objective:
         self.sizes = [int(len(t)) for _, t in self.batches]
         self.n = sum(self.sizes)
 
+    def on(self, device) -> Objective:
+        """This objective with its model and data moved to ``device``."""
+        return Objective(
+            self.model, self.batches, self.loss_fn, self.metrics, device=str(device), loss_name=self.loss_name
+        )
+
     # -- single points ---------------------------------------------------------------------
     def origin_weights(self):
         return weights_of(self.model)

@@ -7,8 +7,8 @@ executor and writes each chunk's values where they belong, whatever order they c
 - a Ray pool (distributed.py) evaluates them on actors, as they become free.
 
 Every executor has ``centre() -> [loss, *metrics]`` (the value at the origin),
-``imap(chunks) -> iterator of (idx, values)`` and ``workers`` (how many evaluate now), and is
-a context manager entered once around the grid. A point function for :class:`Serial` is any
+``imap(chunks) -> iterator of (idx, values)``, ``meta()`` (how the points were evaluated) and
+``workers`` (how many evaluate now), and is a context manager entered once around the grid. A point function for :class:`Serial` is any
 ``evaluate(xs, ys) -> (P, 1 + n_metrics)``; one that is a context manager is entered too.
 """
 
@@ -44,6 +44,9 @@ class Serial:
 
     def centre(self):
         return self._centre()
+
+    def meta(self) -> dict:
+        return self.evaluate.meta() if hasattr(self.evaluate, "meta") else {}
 
     def imap(self, chunks):
         for idx, xs, ys in chunks:
@@ -93,7 +96,7 @@ def run_grid(
     try:
         with executor:
             if result.center_loss is None:
-                values = np.asarray(executor.centre(), dtype=np.float64)
+                values = np.array(executor.centre(), dtype=np.float64)  # a copy: it may be read-only
                 values[~np.isfinite(values)] = np.nan
                 result.center_loss = float(values[0])
                 result.center_metrics = {m: float(v) for m, v in zip(names, values[1:])}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 
 from hubscape.core.errors import InputError
@@ -81,7 +82,18 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chunk", type=int, default=None, help="grid points evaluated at once (default: auto)")
     p.add_argument("--no-progress", action="store_true")
+    ray_arguments(p)
     p.set_defaults(func=run_landscape)
+
+
+def ray_arguments(p, what: str = "the grid") -> None:
+    """--ray [ADDRESS] and --ray-workers N (landscape, refusal-landscape, activations --prune)."""
+    from hubscape.analytics.distributed import ADDRESS_HELP
+
+    p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help=f"evaluate {what} on Ray actors: {ADDRESS_HELP}; default auto (needs hubscape[ray])")  # fmt: skip
+    p.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                   help="Ray actors to start (default: one per GPU of the cluster, else one per CPU)")  # fmt: skip
 
 
 def parse_grid(text: str) -> tuple[int, ...]:
@@ -123,7 +135,7 @@ def run_landscape(args) -> int:
 
     from hubscape.analytics.hf import resolve_model
     from hubscape.analytics.landscape.api import landscape
-    from hubscape.analytics.landscape.models import load_problem
+    from hubscape.analytics.landscape.models import load_objective, load_problem
     from hubscape.analytics.landscape.objective import resolve_device
 
     device = resolve_device(args.device)
@@ -133,6 +145,11 @@ def run_landscape(args) -> int:
         args.model, args.data, batch_size=args.batch_size, max_length=args.max_length, loss=args.loss
     )
     check_runs(problem, device)
+    on_workers = None
+    if args.ray is not None:  # every actor loads MODEL and --data itself
+        on_workers = functools.partial(
+            load_objective, args.model, args.data, args.batch_size, args.max_length, args.loss, args.metric, args.seed
+        )
     result = landscape(
         problem.model,
         problem.batches,
@@ -156,6 +173,9 @@ def run_landscape(args) -> int:
         progress=not args.no_progress,
         loss_name=problem.loss_name,
         info=problem.info,
+        ray=args.ray,
+        workers=args.ray_workers,
+        worker_objective=on_workers,
     )
     s = result.summary()
     low, high = (float("nan") if s["loss"][k] is None else s["loss"][k] for k in ("min", "max"))
