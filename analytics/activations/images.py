@@ -22,7 +22,7 @@ from .pruning import (
     accuracy,
     attack_success_rate,
     default_layer,
-    pruning_curve,
+    pruning_values,
     rank_channels,
 )
 from .result import ActivationResult, GradCam
@@ -74,10 +74,13 @@ def analyze_images(
     model_info: dict | None = None,
     data_info: dict | None = None,
     progress: Progress | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
 ) -> ActivationResult:
     """Capture ``layers`` (patterns; default: every conv layer's activation) on clean inputs
     and, with a ``trigger``, on triggered ones; Grad-CAM at the pruning layer; pruning curves
-    for each method in ``prune`` (needs a trigger)."""
+    for each method in ``prune`` (needs a trigger), on Ray actors with ``ray``/``workers``
+    (see pruning_curve)."""
     import torch
 
     x = np.asarray(x, dtype=np.float32)
@@ -129,21 +132,33 @@ def analyze_images(
             }
 
     curves: list[PruningCurve] = []
-    for method in prune:
-        order, scores = rank_channels(
-            method, stats["clean"][prune_layer], stats.get("triggered", {}).get(prune_layer), rank_by=rank_by
-        )
-        curve = pruning_curve(
+    ranked = [
+        rank_channels(method, stats["clean"][prune_layer], stats.get("triggered", {}).get(prune_layer), rank_by=rank_by)
+        for method in prune
+    ]
+    values = []
+    if prune:  # every method's steps at once: on Ray, one pool of actors for all the curves
+        values = pruning_values(
             model,
             prune_layer,
-            order,
+            [order for order, _ in ranked],
             (x, y),
             (conditions["triggered"], y),
             trigger.target,
+            progress=lambda i, k, n: _step(progress, f"prune {prune[i]}", k, n),
+            ray=ray,
+            workers=workers,
+        )
+    for method, (order, scores), v in zip(prune, ranked, values):
+        curve = PruningCurve(
             method=method,
             rank_by=rank_by if method == "linf" else "clean",
-            scores=scores,
-            progress=lambda k, n, m=method: _step(progress, f"prune {m}", k, n),
+            layer=prune_layer,
+            order=np.asarray(order, dtype=np.int64),
+            scores=np.asarray(scores, float),
+            pruned=np.arange(len(v), dtype=np.int64),
+            clean_accuracy=v[:, 0].copy(),
+            attack_success_rate=v[:, 1].copy(),
         )
         curves.append(curve)
         summary[f"pruning_{method}"] = pruning_summary(curve)

@@ -191,6 +191,8 @@ def pruning_curve(
     steps: int | None = None,
     reuse_prefix: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
 ) -> PruningCurve:
     """Prune the channels of ``layer`` one by one in ``order`` (up to ``steps`` of them, all by
     default) and record clean accuracy on ``clean`` = (x, y) and the attack success rate on
@@ -198,35 +200,15 @@ def pruning_curve(
 
     When ``model`` is an nn.Sequential and ``layer`` one of its children, the part up to the
     layer runs once and only the rest runs per step (``reuse_prefix``); otherwise every step
-    runs the whole model with a ChannelMask hook. Both give the same numbers.
+    runs the whole model with a ChannelMask hook. Both give the same numbers. ``ray`` /
+    ``workers``: spread the steps over Ray actors (see :func:`pruning_values`).
     """
-    order = np.asarray(order, dtype=np.int64)
+    order = np.ascontiguousarray(order, dtype=np.int64)  # torch takes no negative strides (order[::-1])
     steps = len(order) if steps is None else min(int(steps), len(order))
-    y_clean = np.asarray(clean[1])
-    y_trig = np.asarray(triggered[1])
-    keep = y_trig != target_label
-    if not keep.any():
-        raise InputError("every triggered input already has the target label; the attack success rate is undefined")
-    split = _split_sequential(model, layer) if reuse_prefix else None
-    acc, asr = [], []
-    if split is not None:
-        prefix, suffix = split
-        a_clean = _run(prefix, clean[0])
-        a_trig = _run(prefix, np.asarray(triggered[0])[keep])
-        for k in range(steps + 1):
-            pruned = order[:k]
-            acc.append(float(np.mean(_masked_predict(suffix, a_clean, pruned) == y_clean)))
-            asr.append(float(np.mean(_masked_predict(suffix, a_trig, pruned) == target_label)))
-            if progress is not None:
-                progress(k, steps)
-    else:
-        with ChannelMask(model, layer) as mask:
-            for k in range(steps + 1):
-                mask.pruned = [int(c) for c in order[:k]]
-                acc.append(accuracy(model, *clean))
-                asr.append(attack_success_rate(model, *triggered, target_label))
-                if progress is not None:
-                    progress(k, steps)
+    report = None if progress is None else (lambda _, k, n: progress(k, n))
+    (values,) = pruning_values(
+        model, layer, [order], clean, triggered, target_label, steps, reuse_prefix, report, ray, workers
+    )
     return PruningCurve(
         method=method,
         rank_by=rank_by,
@@ -234,9 +216,106 @@ def pruning_curve(
         order=order,
         scores=np.zeros(len(order)) if scores is None else np.asarray(scores, float),
         pruned=np.arange(steps + 1, dtype=np.int64),
-        clean_accuracy=np.array(acc),
-        attack_success_rate=np.array(asr),
+        clean_accuracy=values[:, 0].copy(),
+        attack_success_rate=values[:, 1].copy(),
     )
+
+
+def pruning_values(
+    model,
+    layer: str,
+    orders,
+    clean: tuple,
+    triggered: tuple,
+    target_label: int,
+    steps: int | None = None,
+    reuse_prefix: bool = True,
+    progress: Callable[[int, int, int], None] | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
+) -> list[np.ndarray]:
+    """[clean accuracy, attack success rate] after 0..steps channels of each order in ``orders``
+    are pruned: one (steps + 1, 2) array per order. ``progress(i, k, steps)``: step k of order i
+    done. ``ray`` / ``workers``: the steps of all orders go to one pool of Ray actors
+    (hubscape.analytics.distributed), each sent the model and data once; the values are the same.
+    """
+    orders = [np.ascontiguousarray(o, dtype=np.int64) for o in orders]
+    counts = [(len(o) if steps is None else min(int(steps), len(o))) + 1 for o in orders]
+    task = PruningTask(model, layer, tuple(orders), clean, triggered, target_label, reuse_prefix)
+    which = np.repeat(np.arange(len(orders)), counts)  # flat step i is step ks[i] of order which[i]
+    ks = np.concatenate([np.arange(c) for c in counts])
+    values = np.empty((len(ks), 2))
+    if ray is None:
+        points = task.open()
+        for i in range(len(ks)):
+            values[i] = points([ks[i]], [which[i]])[0]
+            if progress is not None:
+                progress(int(which[i]), int(ks[i]), counts[which[i]] - 1)
+    else:
+        from ..distributed import RayPool
+
+        with RayPool(task, ray, workers) as pool:
+            pieces = np.array_split(np.arange(len(ks)), min(len(ks), 4 * pool.workers))
+            done = np.zeros(len(orders), dtype=np.int64)
+            for idx, vals in pool.imap([(idx, ks[idx], which[idx]) for idx in pieces]):
+                values[idx] = vals
+                if progress is not None:
+                    for m in np.unique(which[idx]):
+                        done[m] += int(np.sum(which[idx] == m))
+                        progress(int(m), int(done[m]) - 1, counts[m] - 1)
+    return np.split(values, np.cumsum(counts)[:-1])
+
+
+@dataclass
+class PruningTask:
+    """The inputs of pruning curves; ``open()`` gives their steps (in this process or a Ray actor)."""
+
+    model: object
+    layer: str
+    orders: tuple
+    clean: tuple
+    triggered: tuple
+    target_label: int
+    reuse_prefix: bool = True
+
+    def open(self) -> PruningSteps:
+        return PruningSteps(self)
+
+
+class PruningSteps:
+    """[clean accuracy, attack success rate] after pruning the first k channels of order m, for
+    any (k, m): the prefix of an nn.Sequential up to the layer runs once, or every step runs the
+    whole model with a ChannelMask hook (see pruning_curve)."""
+
+    def __init__(self, task: PruningTask):
+        self.task = task
+        self.y_clean = np.asarray(task.clean[1])
+        y_trig = np.asarray(task.triggered[1])
+        self.keep = y_trig != task.target_label
+        if not self.keep.any():
+            raise InputError("every triggered input already has the target label; the attack success rate is undefined")
+        self.split = _split_sequential(task.model, task.layer) if task.reuse_prefix else None
+        if self.split is not None:
+            prefix, _ = self.split
+            self.a_clean = _run(prefix, task.clean[0])
+            self.a_trig = _run(prefix, np.asarray(task.triggered[0])[self.keep])
+
+    def __call__(self, ks, ms) -> list[list[float]]:
+        t = self.task
+        rows = []
+        if self.split is not None:
+            suffix = self.split[1]
+            for k, m in zip(ks, ms):
+                pruned = t.orders[int(m)][: int(k)]
+                acc = float(np.mean(_masked_predict(suffix, self.a_clean, pruned) == self.y_clean))
+                asr = float(np.mean(_masked_predict(suffix, self.a_trig, pruned) == t.target_label))
+                rows.append([acc, asr])
+            return rows
+        with ChannelMask(t.model, t.layer) as mask:
+            for k, m in zip(ks, ms):
+                mask.pruned = [int(c) for c in t.orders[int(m)][: int(k)]]
+                rows.append([accuracy(t.model, *t.clean), attack_success_rate(t.model, *t.triggered, t.target_label)])
+        return rows
 
 
 def _split_sequential(model, layer: str):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from hubscape.core.outputs import check_output_dir, check_output_file
 
+from .landscape import ray_arguments
+
 WORLD = "activations"
 COMMANDS = ["activations", "demo backdoor", "demo minilm"]
 
@@ -58,6 +60,7 @@ def register(subparsers) -> None:
         metavar="BUNDLE",
         help="activations bundle to write (default activations.safetensors)",
     )
+    ray_arguments(p, "the pruning curves")
     p.set_defaults(func=run_activations)
 
     demo = subparsers.add_parser(
@@ -123,6 +126,8 @@ def run_activations(args) -> int:
         )
     if args.gradcam < 0:
         raise InputError(f"--gradcam must be 0 or more, got {args.gradcam}")
+    if args.ray is not None and not args.prune:
+        raise InputError("--ray spreads the pruning curves over Ray actors: give --prune too")
     with _progress_bar() as progress:
         if is_hf_folder(model_path):
             if args.prune:
@@ -170,6 +175,8 @@ def _analyze_checkpoint(model_path: Path, args, progress):
         model_info={"id": str(model_path), "revision": None, "arch": payload.get("arch", type(model).__name__)},
         data_info={"name": str(args.inputs), "n": int(len(x))},
         progress=progress,
+        ray=args.ray,
+        workers=args.ray_workers,
     )
 
 

@@ -200,3 +200,21 @@ def test_a_killed_actor_has_its_chunk_rescheduled(cluster, monkeypatch, tmp_path
     assert killed and res.meta["ray"]["lost"] == 1 and res.complete and res.done.all()
     np.testing.assert_array_equal(res.loss, clean.loss)
     assert load_landscape(out).complete
+
+
+def test_a_pruning_curve_on_actors_equals_the_serial_curve(cluster):
+    from hubscape.analytics.activations.pruning import pruning_curve
+
+    torch.manual_seed(3)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 6 * 6, 4)).eval()
+    x = np.random.default_rng(0).standard_normal((40, 1, 8, 8)).astype(np.float32)
+    y = np.arange(40) % 4
+    xt = x.copy()
+    xt[:, :, :2, :2] = 3.0
+    order = np.arange(6)[::-1]
+    args = (model, "1", order, (x, y), (xt, y), 0, "linf")
+    serial = pruning_curve(*args)
+    on_ray = pruning_curve(*args, ray="auto", workers=2)
+    np.testing.assert_array_equal(on_ray.clean_accuracy, serial.clean_accuracy)
+    np.testing.assert_array_equal(on_ray.attack_success_rate, serial.attack_success_rate)
