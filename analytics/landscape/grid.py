@@ -37,6 +37,7 @@ from hubscape.core.errors import InputError
 
 from .directions import Directions
 from .evaluators import choose_evaluator
+from .lock import hold_output
 from .memory import auto_chunk
 from .objective import Objective
 from .result import LandscapeResult, save_landscape
@@ -118,37 +119,40 @@ def compute_landscape(
     result.meta["chunk"] = int(chunk) if chunk else auto_chunk(origin, moving)
     result.meta["device"] = str(device)
     result.meta["data"] = {**result.meta.get("data", {}), "n": objective.n}
-    previous = previous_result(out, resume)
-    if previous is not None and previous.complete:
-        check_resumable(previous, result)  # --resume of a finished grid: nothing left to do
-        return previous
-    options = (vectorize, shortcut, batched)
-    points = LandscapePoints(objective, origin, d1, d2, *options)
-    if not chunk:
-        result.meta["chunk"] = points.evaluator.chunk_limit(result.meta["chunk"])
-    result.meta["shortcut"] = points.terms.name if points.terms is not None else None
-    n = result.meta["chunk"]
-    if ray is None:
-        executor = Serial(points, points.centre)
-    else:
-        from ..distributed import RayPool
+    with hold_output(out):  # one run at a time on this bundle, from reading it to the final save
+        previous = previous_result(out, resume)
+        if previous is not None and previous.complete:
+            check_resumable(previous, result)  # --resume of a finished grid: nothing left to do
+            return previous
+        options = (vectorize, shortcut, batched)
+        points = LandscapePoints(objective, origin, d1, d2, *options)
+        if not chunk:
+            result.meta["chunk"] = points.evaluator.chunk_limit(result.meta["chunk"])
+        result.meta["shortcut"] = points.terms.name if points.terms is not None else None
+        n = result.meta["chunk"]
+        if ray is None:
+            executor = Serial(points, points.centre)
+        else:
+            from ..distributed import RayPool
 
-        task = LandscapeTask(worker_objective or SendObjective(objective), *map(portable, (origin, d1, d2)), options)
-        executor = RayPool(task, ray, workers)
-    advice = f"evaluating {n} grid point(s) at once on {device}: rerun with a smaller --chunk (e.g. --chunk {max(1, n // 4)})"
-    run_grid(result, executor, n, out=out, previous=previous, progress=progress, oom_advice=advice)
-    result.meta.update(points.meta())
-    result.meta.update(executor.meta())
-    if ray is not None:
-        result.meta["ray"] = executor.describe()
-    own = dict(objective.model.named_parameters())
-    if directions.trajectory_weights is not None:
-        losses = [objective.evaluate({**own, **_on(w, device)})["loss"] for w in directions.trajectory_weights]
-        result.trajectory_loss = np.array(losses, dtype=np.float64)
-        result.trajectory_loss[~np.isfinite(result.trajectory_loss)] = np.nan
-    if out is not None:
-        save_landscape(result, out)
-    return result
+            task = LandscapeTask(
+                worker_objective or SendObjective(objective), *map(portable, (origin, d1, d2)), options
+            )
+            executor = RayPool(task, ray, workers)
+        advice = f"evaluating {n} grid point(s) at once on {device}: rerun with a smaller --chunk (e.g. --chunk {max(1, n // 4)})"
+        run_grid(result, executor, n, out=out, previous=previous, progress=progress, oom_advice=advice)
+        result.meta.update(points.meta())
+        result.meta.update(executor.meta())
+        if ray is not None:
+            result.meta["ray"] = executor.describe()
+        own = dict(objective.model.named_parameters())
+        if directions.trajectory_weights is not None:
+            losses = [objective.evaluate({**own, **_on(w, device)})["loss"] for w in directions.trajectory_weights]
+            result.trajectory_loss = np.array(losses, dtype=np.float64)
+            result.trajectory_loss[~np.isfinite(result.trajectory_loss)] = np.nan
+        if out is not None:
+            save_landscape(result, out)
+        return result
 
 
 class LandscapePoints:

@@ -8,8 +8,10 @@ executor and writes each chunk's values where they belong, whatever order they c
 
 Every executor has ``centre() -> [loss, *metrics]`` (the value at the origin),
 ``imap(chunks) -> iterator of (idx, values)``, ``meta()`` (how the points were evaluated) and
-``workers`` (how many evaluate now), and is a context manager entered once around the grid. A point function for :class:`Serial` is any
-``evaluate(xs, ys) -> (P, 1 + n_metrics)``; one that is a context manager is entered too.
+``workers`` (how many evaluate now), and is a context manager entered once around the grid.
+A point function for :class:`Serial` is any ``evaluate(xs, ys) -> (P, 1 + n_metrics)``; one
+that is a context manager is entered too. While it writes ``out`` the driver holds the
+output's lock (lock.py): a second run on the same bundle stops with an error.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from hubscape.core.errors import InputError
 
+from .lock import hold_output
 from .memory import is_oom
 from .result import LandscapeResult, load_landscape, save_landscape
 
@@ -93,39 +96,40 @@ def run_grid(
             result.metrics[m][...] = previous.metrics[m]
         result.center_loss = previous.center_loss
         result.center_metrics = dict(previous.center_metrics)
-    try:
-        with executor:
-            if result.center_loss is None:
-                values = np.array(executor.centre(), dtype=np.float64)  # a copy: it may be read-only
-                values[~np.isfinite(values)] = np.nan
-                result.center_loss = float(values[0])
-                result.center_metrics = {m: float(v) for m, v in zip(names, values[1:])}
-            flat_x, flat_y = _flat_coords(result.x, result.y)
-            todo = np.flatnonzero(~result.done.reshape(-1))
-            chunks = [todo[s : s + chunk] for s in range(0, len(todo), chunk)]
-            work = ((idx, flat_x[idx], flat_y[idx] if flat_y is not None else None) for idx in chunks)
-            with _progress(progress, len(todo), result.done.size, len(chunks), executor) as bar:
-                for n_done, (idx, values) in enumerate(executor.imap(work), start=1):
-                    values = np.asarray(values, dtype=np.float64).reshape(len(idx), 1 + len(names))
-                    values = np.where(np.isfinite(values), values, np.nan)
-                    result.loss.reshape(-1)[idx] = values[:, 0]
-                    for j, m in enumerate(names):
-                        result.metrics[m].reshape(-1)[idx] = values[:, 1 + j]
-                    result.done.reshape(-1)[idx] = True
-                    if out is not None and n_done < len(chunks):
-                        save_landscape(result, out)
-                    bar.advance(len(idx))
-    except Exception as exc:
-        if not is_oom(exc):
-            raise
-        kept = ""
-        if out is not None and result.done.any():
-            save_landscape(result, out)
-            kept = (
-                f"; the {int(result.done.sum())} points done are kept in {out} "
-                "(complete: false), continue with --resume"
-            )
-        raise InputError(f"out of memory {oom_advice}{kept}") from None
+    with hold_output(out):  # re-entrant: callers hold it from reading the partial bundle on
+        try:
+            with executor:
+                if result.center_loss is None:
+                    values = np.array(executor.centre(), dtype=np.float64)  # a copy: it may be read-only
+                    values[~np.isfinite(values)] = np.nan
+                    result.center_loss = float(values[0])
+                    result.center_metrics = {m: float(v) for m, v in zip(names, values[1:])}
+                flat_x, flat_y = _flat_coords(result.x, result.y)
+                todo = np.flatnonzero(~result.done.reshape(-1))
+                chunks = [todo[s : s + chunk] for s in range(0, len(todo), chunk)]
+                work = ((idx, flat_x[idx], flat_y[idx] if flat_y is not None else None) for idx in chunks)
+                with _progress(progress, len(todo), result.done.size, len(chunks), executor) as bar:
+                    for n_done, (idx, values) in enumerate(executor.imap(work), start=1):
+                        values = np.asarray(values, dtype=np.float64).reshape(len(idx), 1 + len(names))
+                        values = np.where(np.isfinite(values), values, np.nan)
+                        result.loss.reshape(-1)[idx] = values[:, 0]
+                        for j, m in enumerate(names):
+                            result.metrics[m].reshape(-1)[idx] = values[:, 1 + j]
+                        result.done.reshape(-1)[idx] = True
+                        if out is not None and n_done < len(chunks):
+                            save_landscape(result, out)
+                        bar.advance(len(idx))
+        except Exception as exc:
+            if not is_oom(exc):
+                raise
+            kept = ""
+            if out is not None and result.done.any():
+                save_landscape(result, out)
+                kept = (
+                    f"; the {int(result.done.sum())} points done are kept in {out} "
+                    "(complete: false), continue with --resume"
+                )
+            raise InputError(f"out of memory {oom_advice}{kept}") from None
     result.complete = True
 
 

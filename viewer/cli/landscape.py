@@ -130,7 +130,13 @@ def run_landscape(args) -> int:
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     out = check_output_file(args.out)
+    from hubscape.analytics.landscape.lock import hold_output
 
+    with hold_output(out):  # before the model loads: a second run on this output stops here
+        return _landscape(args, grid, span, out)
+
+
+def _landscape(args, grid, span, out) -> int:
     import torch
 
     from hubscape.analytics.hf import resolve_model
