@@ -1,4 +1,4 @@
-"""Anomalies in growth: periods with abrupt jumps, and series the WSB curve fits poorly.
+"""Anomalies in growth: periods with abrupt jumps, and series the WSB process fits poorly.
 
 A jump is judged on the new children per period (the increments of the cumulative count)
 against their neighbours, robustly: the median and MAD of the increments within
@@ -19,7 +19,7 @@ import numpy as np
 from hubscape.analytics.growth.results import FitResult
 from hubscape.analytics.growth.series import GrowthSeries
 
-#: A fit with R^2 below this describes its series poorly.
+#: A fit without a goodness-of-fit test (e.g. read from an old bundle) is poor below this R^2.
 POOR_FIT_R2 = 0.9
 
 
@@ -47,5 +47,12 @@ def jump_periods(series: GrowthSeries, window: int = 3, threshold: float = 5.0, 
 
 
 def is_poor_fit(fit: FitResult, min_r2: float = POOR_FIT_R2) -> bool:
-    """True if the fit exists and explains less than ``min_r2`` of the variance of the counts."""
-    return bool(np.isfinite(fit.r2) and fit.r2 < min_r2)
+    """True if the fitted process fails its time-rescaling test (:mod:`.gof`, at GOF_LEVEL).
+
+    Not R^2 of the mean curve: with reinforcement one path can sit far from c(t) and still be
+    a typical path of the process (docs/growth.md). Only a fit without a test falls back to
+    R^2 < ``min_r2``.
+    """
+    if fit.gof is not None and np.isfinite(fit.gof.p_value):
+        return fit.gof.rejects
+    return bool(fit.gof is None and np.isfinite(fit.r2) and fit.r2 < min_r2)

@@ -21,6 +21,7 @@ import numpy as np
 
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.bounds import grid_start, parameter_bounds, unfit_reason
+from hubscape.analytics.growth.gof import series_test
 from hubscape.analytics.growth.identifiability import judge_series
 from hubscape.analytics.growth.intervals import bootstrap_interval
 from hubscape.analytics.growth.likelihood import CountLikelihood
@@ -118,6 +119,7 @@ def fit_lsq(
         c_inf_lower_bound=float(count[-1]),
         message=str(result.message),
         dispersion=CountLikelihood(t, count, m).dispersion(values),
+        gof=series_test(series, values, m),
         **quality(t, count, fitted),
     )
     if intervals:

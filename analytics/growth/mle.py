@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.bounds import MIN_POINTS, parameter_bounds, start_grid
+from hubscape.analytics.growth.gof import compensator, series_test
 from hubscape.analytics.growth.identifiability import judge_series
 from hubscape.analytics.growth.intervals import profile_interval
 from hubscape.analytics.growth.likelihood import CountLikelihood, EventLikelihood
@@ -74,8 +75,10 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior=None, interval
     ``prior`` is a Gamma prior on lambda: ``(shape, rate)`` or a :class:`~.prior.GammaPrior`
     (e.g. the empirical-Bayes one of a run). lambda is profiled out in closed form; (mu, sigma)
     are found by L-BFGS-B within the same bounds as the least-squares fit; the covariance is
-    the inverse observed information. ``intervals`` adds the 90% profile-likelihood (with a
-    prior: profile-posterior) interval of lambda, widened by the dispersion of the counts.
+    the inverse observed information. ``fitted`` and R^2 are of the compensator (the count the
+    fitted process expects given this path's history, :mod:`.gof`), and ``gof`` is its
+    time-rescaling test. ``intervals`` adds the 90% profile-likelihood (with a prior:
+    profile-posterior) interval of lambda, widened by the dispersion of the counts.
     """
     prior, prior_record = _prior(prior)
     if series.n_events < MIN_POINTS:
@@ -116,7 +119,8 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior=None, interval
                 cov = inv
         except np.linalg.LinAlgError:
             pass
-    fitted = wsb.cumulative(series.t, *params, m=m)
+    # the curve to compare with the counts: the count expected given this path's own history
+    fitted = compensator(series.t, series.events, params, m)
     q = quality(series.t, series.count, fitted)
     ll = like.log_likelihood(*params)
     n = like.n
@@ -136,6 +140,8 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior=None, interval
         prior=prior_record,
         message=str(opt.message),
         dispersion=CountLikelihood(series.t, series.count, m).dispersion(params),
+        gof=series_test(series, params, m),
+        fitted_curve="compensator",
     )
     if intervals:
         se_log = fit.stderr[2] / lam if np.isfinite(fit.stderr[2]) else math.nan

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hubscape.analytics.growth import model as wsb
+from hubscape.analytics.growth.gof import TimeRescaling, compensator
 from hubscape.analytics.growth.series import GrowthSeries
 from hubscape.core.bundle import Bundle
 from hubscape.core.errors import BundleError
@@ -44,7 +45,7 @@ class FitResult:
     cov: np.ndarray
     """3x3 covariance of (mu, sigma, lambda); NaN where not estimable."""
     fitted: np.ndarray
-    """c(t) at the series' t."""
+    """The fitted curve at the series' t, the one to compare with the counts (``fitted_curve`` says which)."""
     r2: float = math.nan
     rmse: float = math.nan
     aic: float = math.nan
@@ -63,6 +64,11 @@ class FitResult:
     interval_method: str = ""
     dispersion: float = 1.0
     """Quasi-likelihood dispersion of the new counts per period around the fitted process (>= 1)."""
+    gof: TimeRescaling | None = None
+    """The time-rescaling test of the fitted process on the events (None where not computed)."""
+    fitted_curve: str = "mean curve"
+    """What ``fitted`` (and R^2) is: "compensator" (mle: the count expected given the path's own
+    history, see :mod:`.gof`) or "mean curve" (lsq: the mean curve c(t) it fitted)."""
     draws: np.ndarray | None = field(default=None, repr=False, compare=False)
     """(k, 3) parameter draws behind the forecast band (least squares: the bootstrap refits); not saved."""
 
@@ -169,11 +175,13 @@ class FitResult:
             interval_level=INTERVAL_LEVEL,
             interval_method=self.interval_method,
             dispersion=self.dispersion,
+            fitted_curve=self.fitted_curve,
             r2=self.r2,
             rmse=self.rmse,
             aic=self.aic,
             bic=self.bic,
             t_peak=self.t_peak,
+            gof=None if self.gof is None else self.gof.summary(),
             identifiable=self.identifiable,
             reasons=list(self.reasons),
             success=self.success,
@@ -208,6 +216,8 @@ class FitResult:
             lam_interval=_interval(interval),
             interval_method=d.get("interval_method", ""),
             dispersion=_float(d.get("dispersion", 1.0)),
+            gof=TimeRescaling.from_summary(d.get("gof")),
+            fitted_curve=d.get("fitted_curve", "mean curve"),
         )
 
 
@@ -340,11 +350,22 @@ class GrowthResult(Result):
     anomalous_periods: list[int] = field(default_factory=list)
     """Periods (1-based) with an abrupt jump in new children."""
     poor_fit: bool = False
-    """True if the model describes the series poorly (low R^2 on the first method's fit)."""
+    """True if the first method's fitted process fails its goodness-of-fit test (time rescaling, :mod:`.gof`)."""
 
     @property
     def model(self) -> str:
         return self.series.model
+
+    def fit_curve(self, method: str, t) -> np.ndarray:
+        """The ``method`` fit at times ``t`` (<= the snapshot) as its ``fitted`` array shows it.
+
+        mle: the compensator along the observed children (what the fitted process expects given
+        this path's history); lsq: the mean curve c(t).
+        """
+        fit = self.fits[method]
+        if fit.fitted_curve == "compensator":
+            return compensator(t, self.series.events, fit.params, fit.m)
+        return fit.curve(t)
 
     def __repr__(self) -> str:
         s = self.series

@@ -53,6 +53,11 @@ _SECONDS_PER_DAY = 86400.0
 _COUNTS = ("n_listed", "n_missing_dates", "n_duplicates", "n_before_release", "n_multi_base")
 
 
+def placeholder_age(observed_until: float) -> float:
+    """The event age given to children dated at or before the release: half a period (not a real time)."""
+    return 0.5 * min(1.0, float(observed_until))
+
+
 @dataclass
 class GrowthSeries:
     """The observed growth of one base model's tree, with a report of the data's quality."""
@@ -274,7 +279,7 @@ def build_series(
         notes.append(
             f"{_children(n_before)} dated before the release (down to {ages.min():.2f} {unit}s) counted in {unit} 1"
         )
-    events = np.sort(np.where(ages <= 0, 0.5 * min(1.0, observed_until), ages))
+    events = np.sort(np.where(ages <= 0, placeholder_age(observed_until), ages))
     t, count = _cumulate(events, observed_until)
 
     if n_missing:

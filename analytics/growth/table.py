@@ -26,8 +26,19 @@ def _interval(lo: float, hi: float) -> str:
     return f" [{lo:.4g}, {hi:.4g}]" if math.isfinite(hi) else f" [{lo:.4g}, ∞)"
 
 
+def _gof(fit) -> str:
+    """The time-rescaling test's p-value, marked where it rejects the fitted process."""
+    from hubscape.analytics.growth.anomalies import is_poor_fit
+
+    if fit.gof is None or not math.isfinite(fit.gof.p_value):
+        return "-"
+    p = fit.gof.p_value
+    text = f"{p:.2f}" if p >= 0.01 else (f"{p:.0e}" if p >= 1e-99 else "<1e-99")
+    return text + (" (poor)" if is_poor_fit(fit) else "")
+
+
 def columns(unit: str, horizon: int | None) -> list[str]:
-    cols = ["model", "n", "mu", "sigma", "lambda", "c_inf (90%)", "R²", "identifiable", f"anomalous {unit}s"]
+    cols = ["model", "n", "mu", "sigma", "lambda", "c_inf (90%)", "R²", "GOF p", "identifiable", f"anomalous {unit}s"]
     if horizon is not None:
         cols.append(f"+{horizon} {unit}s (90%)")
     return cols
@@ -52,7 +63,8 @@ def rows(results: Sequence, method: str) -> list[dict[str, str]]:
             "sigma": _pm(fit.sigma, se[1]),
             "lambda": _pm(fit.lam, se[2]),
             "c_inf (90%)": c_inf,
-            "R²": "-" if not math.isfinite(fit.r2) else f"{fit.r2:.3f}" + (" (poor)" if r.poor_fit else ""),
+            "R²": "-" if not math.isfinite(fit.r2) else f"{fit.r2:.3f}",
+            "GOF p": _gof(fit),
             "identifiable": "yes" if fit.identifiable else "no",
             f"anomalous {unit}s": " ".join(map(str, r.anomalous_periods)) or "-",
             "note": "" if fit.identifiable else fit.status,
@@ -83,7 +95,11 @@ def _horizon(results: Sequence, method: str) -> int | None:
 
 
 def text_table(results: Sequence, method: str) -> str:
-    """A fixed-width text table with the reasons for every model that is not identifiable."""
+    """A fixed-width text table with the reasons for every model that is not identifiable.
+
+    R² is of the method's ``fitted`` curve (mle: the count expected given the path's history);
+    "GOF p" is the time-rescaling test of the fitted process, "(poor)" where it rejects.
+    """
     if not results:
         return "no models"
     cols = columns(results[0].series.unit, _horizon(results, method))
@@ -159,10 +175,18 @@ def result_report(result) -> str:
                 f"(90% {_fmt_interval(fit.lam_interval)}, {fit.interval_method or 'no interval'})"
             )
             c_inf = f"{fit.c_inf:.4g}" if fit.identifiable else f">= {fit.c_inf_lower_bound:.0f} (not identifiable)"
+            curve = "E[N(t) | its history]" if fit.fitted_curve == "compensator" else "c(t)"
             lines.append(
-                f"  c_inf {c_inf}, 90% {_fmt_interval(fit.c_inf_interval)}; R^2 {fit.r2:.3f}; "
-                f"dispersion {fit.dispersion:.3g}" + ("; poor fit" if result.poor_fit else "")
+                f"  c_inf {c_inf}, 90% {_fmt_interval(fit.c_inf_interval)}; R^2 {fit.r2:.3f} (of {curve}); "
+                f"dispersion {fit.dispersion:.3g}"
             )
+            if fit.gof is not None and math.isfinite(fit.gof.p_value):
+                g = fit.gof
+                verdict = "poor fit: the arrivals are not those of the fitted process" if g.rejects else "passes"
+                lines.append(
+                    f"  time-rescaling KS D {g.statistic:.3f}, p {g.p_value:.2g} over {g.n} gaps ({verdict}); "
+                    f"{100 * g.short_fraction:.0f}% of the rescaled gaps below the process's 5% quantile"
+                )
             if fit.prior:
                 lines.append(
                     f"  Gamma prior on lambda: shape {fit.prior['shape']:.3g}, rate {fit.prior['rate']:.3g} "

@@ -49,6 +49,9 @@ COLUMNS = (
     "interval_method",
     "dispersion",
     "r2",
+    "fitted_curve",
+    "gof_statistic",
+    "gof_p_value",
     "rmse",
     "aic",
     "bic",
@@ -101,7 +104,9 @@ def summary_row(result: GrowthResult, method: str) -> dict[str, Any]:
         "c_inf_lower_bound": fit["c_inf"]["lower_bound"],
         "interval_method": fit["interval_method"],
         "dispersion": fit["dispersion"],
-        **{key: fit[key] for key in ("r2", "rmse", "aic", "bic", "identifiable", "status", "t_peak")},
+        **{key: fit[key] for key in ("r2", "fitted_curve", "rmse", "aic", "bic", "identifiable", "status", "t_peak")},
+        "gof_statistic": (fit.get("gof") or {}).get("statistic", math.nan),
+        "gof_p_value": (fit.get("gof") or {}).get("p_value", math.nan),
         "forecast_t": last("t"),
         "forecast": last("mean"),
         "forecast_lower_90": last("lower_90"),
@@ -184,8 +189,16 @@ def draw_figure(result: GrowthResult, method: str):
     ax.plot(s.t, s.count, "o", ms=3.5, color="#0072B2", label="observed (cumulative)")
     t_end = float(fc.t[-1]) if fc is not None else s.observed_until
     if np.all(np.isfinite(fit.params)):
-        grid = np.linspace(min(0.05, s.t[0]), t_end, 400)
-        ax.plot(grid, fit.curve(grid), "-", color="#D55E00", lw=1.6, label=f"WSB fit ({method}), R² = {fit.r2:.3f}")
+        grid = np.linspace(min(0.05, s.t[0]), s.observed_until, 400)
+        what = "E[N(t) | its history]" if fit.fitted_curve == "compensator" else "c(t)"
+        ax.plot(
+            grid,
+            result.fit_curve(method, grid),
+            "-",
+            color="#D55E00",
+            lw=1.6,
+            label=f"WSB fit ({method}): {what}, R² = {fit.r2:.3f}",
+        )
     top = float(s.count.max())
     if fc is not None:
         t = np.concatenate([[s.observed_until], fc.t])
