@@ -5,9 +5,9 @@ snapshot T is negative binomial in the operational time, with mean::
 
     E[N(t) | N(T)] = (N(T) + m) exp(lambda (F(t) - F(T))) - m,   F = Phi((ln . - mu) / sigma)
 
-the point forecast of Shen et al. (AAAI 2014): it starts from the count already seen, however
-the fitted curve c(t) missed the last point. The predictive distribution mixes that negative
-binomial over the uncertainty of the parameters:
+the conditional forecast of Shen et al. (AAAI 2014): it starts from the count already seen,
+however the mean curve c(t) missed the last point. The predictive distribution mixes that
+negative binomial over the uncertainty of the parameters:
 
 - parameter draws: for least squares the parametric-bootstrap refits of the fit
   (``FitResult.draws``); for maximum likelihood (and MAP) draws from the posterior, by
@@ -17,11 +17,14 @@ binomial over the uncertainty of the parameters:
   the variance scaled by the fit's dispersion (1 for data from the process itself; real trees
   are burstier, see :meth:`~.likelihood.CountLikelihood.dispersion`).
 
-The bands are the central 50% and 90% of that mixture. A fit that is not identifiable gets
-no point forecast (``mean`` is NaN): only its bands, and the count so far as a lower bound.
+The bands are the central 50% and 90% of that mixture and the point forecast is its median,
+so point and bands are one distribution (the conditional mean at the estimate, the point
+before, could sit below the 50% band where the posterior leans toward more growth: phi-2).
+A fit that is not identifiable gets no point forecast (``point`` is NaN): only its bands, and
+the count so far as a lower bound.
 
     >>> fc = forecast(fit, series, horizon=12)
-    >>> fc.t, fc.mean, fc.lo, fc.hi, fc.lo50, fc.hi50
+    >>> fc.t, fc.point, fc.lo, fc.hi, fc.lo50, fc.hi50
     >>> bt = backtest(series, k=12)          # fit months 1-12, score the forecast of the rest
     >>> bt.mape, bt.rmse
 
@@ -140,19 +143,22 @@ def forecast(
 
 
 def forecast_at(fit: FitResult, series: GrowthSeries, t: np.ndarray, n_draws: int = N_DRAWS, seed: int = 0) -> Forecast:
-    """:func:`forecast` at given times ``t`` (> the snapshot)."""
+    """:func:`forecast` at given times ``t`` (> the snapshot).
+
+    The point forecast is the median of the same predictive draws the bands are quantiles of,
+    so it always lies within its own 50% band (NaN where the fit is not identifiable).
+    """
     nan = np.full(t.shape, np.nan)
     n_T, T = float(series.count[-1]), series.observed_until
     if not np.all(np.isfinite(fit.params)):
         return Forecast(
             t=t,
-            mean=nan,
+            point=nan,
             lo=nan.copy(),
             hi=nan.copy(),
             lower_bound=n_T,
             note=fit.reasons[0] if fit.reasons else "not fitted",
         )
-    mean = conditional_mean(t, T, n_T, *fit.params, m=fit.m) if fit.identifiable else nan
     rng = np.random.default_rng(seed)
     if fit.method == "lsq":
         draws = fit.draws
@@ -160,21 +166,15 @@ def forecast_at(fit: FitResult, series: GrowthSeries, t: np.ndarray, n_draws: in
             draws = draws[rng.integers(0, draws.shape[0], n_draws)]
     else:
         draws = posterior_draws(fit, series, n_draws, rng)
-    if draws is None or not len(draws):
-        return Forecast(
-            t=t,
-            mean=mean,
-            lo=nan,
-            hi=nan.copy(),
-            lower_bound=n_T,
-            note="no band: the parameters' uncertainty could not be estimated",
-        )
+    notes = [] if fit.identifiable else ["not identifiable: no point forecast, only the band"]
+    if draws is None or not len(draws):  # the arrivals' randomness alone, at the estimate
+        draws = np.tile(fit.params, (n_draws, 1))
+        notes.append("the band leaves out the parameters' uncertainty: it could not be estimated")
     samples = predictive_samples(draws, T, n_T, t, fit.m, fit.dispersion, rng)
     lo, lo50, median, hi50, hi = np.quantile(samples, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
-    note = "" if fit.identifiable else "not identifiable: no point forecast, only the band"
     return Forecast(
         t=t,
-        mean=mean,
+        point=median if fit.identifiable else nan,
         lo=lo,
         hi=hi,
         lo50=lo50,
@@ -182,7 +182,7 @@ def forecast_at(fit: FitResult, series: GrowthSeries, t: np.ndarray, n_draws: in
         median=median,
         lower_bound=n_T,
         dispersion=fit.dispersion,
-        note=note,
+        note="; ".join(notes),
     )
 
 
@@ -194,8 +194,12 @@ def truncate(series: GrowthSeries, k: float) -> GrowthSeries:
 
 
 def point_or_median(fc: Forecast) -> np.ndarray:
-    """The point forecast where there is one, else the median of the predictive distribution."""
-    return np.where(np.isfinite(fc.mean), fc.mean, fc.median)
+    """The point forecast where there is one, else the median of the predictive distribution.
+
+    The two are the same numbers (the point is the median); the name says what a backtest
+    scores where a user is shown no point.
+    """
+    return np.where(np.isfinite(fc.point), fc.point, fc.median)
 
 
 def backtest(series: GrowthSeries, k: int, m: float = wsb.DEFAULT_M, fitter=None) -> Backtest:

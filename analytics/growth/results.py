@@ -236,13 +236,14 @@ def _interval(pair) -> tuple[float, float]:
 class Forecast:
     """The predictive distribution of the count beyond the data (see :mod:`.forecast`).
 
-    ``mean`` is the point forecast E[N(t) | N(T)] at the estimate, NaN where the fit is not
-    identifiable; ``lo``/``hi`` the central 90% and ``lo50``/``hi50`` the central 50% of the
-    predictive distribution (parameter uncertainty and the arrivals' own randomness).
+    ``point`` is the point forecast, the median of the predictive distribution (NaN where the
+    fit is not identifiable); ``lo``/``hi`` the central 90% and ``lo50``/``hi50`` the central
+    50% of that same distribution (parameter uncertainty and the arrivals' own randomness), and
+    ``median`` its median also where there is no point.
     """
 
     t: np.ndarray
-    mean: np.ndarray
+    point: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
     level: float = 0.9
@@ -257,7 +258,7 @@ class Forecast:
 
     def __post_init__(self):
         nan = np.full(np.shape(self.t), np.nan)
-        for name in ("t", "mean", "lo", "hi", "lo50", "hi50", "median"):
+        for name in ("t", "point", "lo", "hi", "lo50", "hi50", "median"):
             value = getattr(self, name)
             setattr(self, name, nan.copy() if value is None else np.asarray(value, dtype=float))
         self.level, self.lower_bound, self.dispersion = (
@@ -269,7 +270,7 @@ class Forecast:
     #: summary() keys of the arrays, and the bundle array suffix each is stored under.
     ARRAYS = {
         "t": "forecast_t",
-        "mean": "forecast",
+        "point": "forecast",
         "lower_90": "forecast_lo",
         "upper_90": "forecast_hi",
         "lower_50": "forecast_lo50",
@@ -278,10 +279,10 @@ class Forecast:
     }
 
     def summary(self) -> dict[str, Any]:
-        """The forecast as a JSON-able dict (``mean`` NaN where there is no point forecast)."""
+        """The forecast as a JSON-able dict (``point`` NaN where there is no point forecast)."""
         values = {
             "t": self.t,
-            "mean": self.mean,
+            "point": self.point,
             "lower_90": self.lo,
             "upper_90": self.hi,
             "lower_50": self.lo50,
@@ -588,7 +589,7 @@ def decode_results(bundle: Bundle, name: str = "growth bundle") -> GrowthResults
                     fs = fm.get("forecast") or {}
                     result.forecasts[method] = Forecast(
                         t=get("forecast_t"),
-                        mean=get("forecast"),
+                        point=get("forecast"),
                         lo=get("forecast_lo"),
                         hi=get("forecast_hi"),
                         lo50=get("forecast_lo50"),

@@ -71,8 +71,8 @@ def rows(results: Sequence, method: str) -> list[dict[str, str]]:
         }
         if fc is not None and fc.t.size:
             key = f"+{fc.t.size} {unit}s (90%)"
-            if math.isfinite(fc.mean[-1]):
-                row[key] = f"{fc.mean[-1]:.4g}" + _interval(fc.lo[-1], fc.hi[-1])
+            if math.isfinite(fc.point[-1]):
+                row[key] = f"{fc.point[-1]:.4g}" + _interval(fc.lo[-1], fc.hi[-1])
             elif math.isfinite(fc.lo[-1]):
                 row[key] = "no point" + _interval(fc.lo[-1], fc.hi[-1])
             else:
@@ -194,7 +194,7 @@ def result_report(result) -> str:
                 )
         fc = result.forecasts.get(name)
         if fc is not None and fc.t.size and math.isfinite(fc.lo[-1]):
-            point = f"{fc.mean[-1]:.4g}" if math.isfinite(fc.mean[-1]) else "no point forecast"
+            point = f"{fc.point[-1]:.4g}" if math.isfinite(fc.point[-1]) else "no point forecast"
             lines.append(
                 f"  at {s.unit} {fc.t[-1]:.0f}: {point}, 50% [{fc.lo50[-1]:.4g}, {fc.hi50[-1]:.4g}], "
                 f"90% [{fc.lo[-1]:.4g}, {fc.hi[-1]:.4g}]"

@@ -108,7 +108,7 @@ def summary_row(result: GrowthResult, method: str) -> dict[str, Any]:
         "gof_statistic": (fit.get("gof") or {}).get("statistic", math.nan),
         "gof_p_value": (fit.get("gof") or {}).get("p_value", math.nan),
         "forecast_t": last("t"),
-        "forecast": last("mean"),
+        "forecast": last("point"),
         "forecast_lower_90": last("lower_90"),
         "forecast_upper_90": last("upper_90"),
         "anomalous_periods": d["anomalous_periods"],
@@ -215,10 +215,10 @@ def draw_figure(result: GrowthResult, method: str):
                     label=label,
                 )
             top = max(top, float(np.nanmax(fc.hi50)))
-        if np.any(np.isfinite(fc.mean)):
-            mean = np.concatenate([start, fc.mean])
-            ax.plot(t, mean, "--", color="#009E73", lw=1.4, label="forecast E[N(t) | N(T)]")
-            top = max(top, float(np.nanmax(mean)))
+        if np.any(np.isfinite(fc.point)):
+            point = np.concatenate([start, fc.point])
+            ax.plot(t, point, "--", color="#009E73", lw=1.4, label="forecast (predictive median)")
+            top = max(top, float(np.nanmax(point)))
         elif np.any(np.isfinite(fc.hi)):
             ax.plot([], [], " ", label="no point forecast (not identifiable)")
     for k, p in enumerate(result.anomalous_periods):

@@ -80,10 +80,10 @@ def test_forecast_bands_are_nested_and_never_fall(real_series, fitter):
     fit = fitter(s)
     fc = forecast(fit, s, horizon=6)
     assert fc.t.tolist() == [29, 30, 31, 32, 33, 34]
-    assert fit.identifiable and np.all(np.isfinite(fc.mean))
+    assert fit.identifiable and np.all(np.isfinite(fc.point))
     assert np.all(fc.lo <= fc.lo50) and np.all(fc.lo50 <= fc.median) and np.all(fc.median <= fc.hi50)
-    assert np.all(fc.hi50 <= fc.hi) and np.all(np.diff(fc.hi) >= 0) and np.all(np.diff(fc.mean) >= 0)
-    assert np.all(fc.lo >= s.count[-1]) and np.all(fc.mean >= s.count[-1]) and fc.lower_bound == s.count[-1]
+    assert np.all(fc.hi50 <= fc.hi) and np.all(np.diff(fc.hi) >= 0) and np.all(np.diff(fc.point) >= 0)
+    assert np.all(fc.lo >= s.count[-1]) and np.all(fc.point >= s.count[-1]) and fc.lower_bound == s.count[-1]
     with pytest.raises(InputError):
         forecast(fit, s, horizon=0)
 

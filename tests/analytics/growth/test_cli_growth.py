@@ -69,7 +69,7 @@ def test_fit_json_on_the_real_crawl(capsys, children_csv):
     for name in ("google/gemma-7b", "meta-llama/Llama-2-7b"):
         assert fits[name]["identifiable"] is False and fits[name]["c_inf"]["value"] is None and fits[name]["reasons"]
         assert fits[name]["status"].startswith("not identifiable: ")
-        assert all(v is None for v in results[name]["forecasts"]["lsq"]["mean"])  # no point forecast
+        assert all(v is None for v in results[name]["forecasts"]["lsq"]["point"])  # no point forecast
     assert fits["bigscience/bloom"]["status"].startswith("not fitted: ")
     assert 19 in results["meta-llama/Llama-2-7b-chat-hf"]["anomalous_months"]
     phi, phi_series = fits["microsoft/phi-2"], results["microsoft/phi-2"]["series"]

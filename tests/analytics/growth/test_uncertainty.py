@@ -92,7 +92,7 @@ def test_pre_inflection_windows_are_flagged_by_every_entry_point():
     for r in via_api:
         fit, fc = r.fits["mle"], r.forecasts["mle"]
         if not fit.identifiable:
-            assert np.all(np.isnan(fc.mean))  # no point forecast
+            assert np.all(np.isnan(fc.point))  # no point forecast
             fitted = np.all(np.isfinite(fit.params))
             assert fit.status.startswith("not identifiable: " if fitted else "not fitted: ")
             assert np.all(np.isfinite(fc.hi)) == fitted  # the band, where there is a fit
@@ -147,5 +147,5 @@ def test_no_point_forecast_for_a_fit_at_its_bound(children_csv):
     fit = fit_lsq(past)
     assert not fit.identifiable
     fc = forecast_at(fit, past, np.array([18.0, 24.0]))
-    assert np.all(np.isnan(fc.mean)) and "no point forecast" in fc.note
+    assert np.all(np.isnan(fc.point)) and "no point forecast" in fc.note
     assert np.all(fc.lo >= past.count[-1]) and np.all(np.isfinite(fc.hi))
