@@ -9,20 +9,22 @@ import os
 import numpy as np
 import pytest
 
+from hubscape.analytics.growth.methods import DEFAULT_METHOD
+
 pytestmark = pytest.mark.browser
 
 MODELS = ["google/gemma-7b", "microsoft/phi-2"]
 
 
-def _cpython_fits(csv_path, method: str, m: float):
-    from hubscape.analytics.growth.analysis import analyze
-    from hubscape.analytics.growth.series import build_series
+def _cpython_fits(csv_path, method: str, m: float, models=MODELS, whole_run=True):
+    """The library's fit of ``models``: ``hubscape growth fit CSV`` (api.fit of every model of the CSV,
+    so the run's prior is the CSV's), or with ``whole_run=False`` a run of those models alone."""
+    from hubscape.analytics.growth import api
     from hubscape.analytics.growth.tree import read_children_csv
 
-    trees = {t.base.id: t for t in read_children_csv(csv_path)}
-    return {
-        name: analyze(build_series(trees[name], unit="month"), methods=(method,), m=m).fits[method] for name in MODELS
-    }
+    trees = read_children_csv(csv_path)
+    run = trees if whole_run else [t for t in trees if t.base.id in models]
+    return {r.model: r.fits[method] for r in api.fit(run, methods=method, m=m) if r.model in models}
 
 
 @pytest.mark.parametrize("method, m", [("lsq", 30.0), ("mle", 12.0)])
@@ -97,7 +99,8 @@ def test_hub_fetch_through_the_server_kernel(open_page, children_csv):
     page.click("#hub")
     page.wait_for_function("hubscape.lastResult && hubscape.lastResult.source === 'the Hub'")
     fit = page.evaluate("hubscape.lastResult.fits[0]")
-    ref = _cpython_fits(children_csv, method, 30.0)["microsoft/phi-2"]
+    assert fit["method"] == method == DEFAULT_METHOD  # the page's default is the CLI's
+    ref = _cpython_fits(children_csv, method, 30.0, ["microsoft/phi-2"], whole_run=False)["microsoft/phi-2"]
     np.testing.assert_allclose(fit["params"], ref.params, rtol=1e-9)
     # A model that is not cached cannot be fetched offline: one clear line in the page.
     page.fill("#models", "google/gemma-7b")

@@ -4,11 +4,13 @@ The server kernel calls these from CPython; the Pyodide kernel calls the very sa
 inside the browser (hubscape's wheel, with numpy/scipy/lmfit from the Pyodide index). A
 request is data only (never code): which CSV text or file, which models, m, method, theme.
 
-Example::
+A fit goes through the library's entry point (``analytics.growth.api.fit``) with the CLI's
+default method and prior, and its numbers are the results' ``summary()``, the one serializer;
+so a page, ``hubscape growth fit`` and a notebook give the same fit. Example::
 
     >>> doc = fit_growth_request({"csv": {"name": "kids.csv", "text": open("kids.csv").read()},
-    ...                           "models": ["google/gemma-7b"], "m": 30, "method": "mle"})
-    >>> doc["fits"][0]["params"]          # mu, sigma, lambda
+    ...                           "models": ["google/gemma-7b"], "m": 30})
+    >>> doc["fits"][0]["params"], doc["fits"][0]["fit"]["status"]   # mu, sigma, lambda; the verdict
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ def parse_fit_options(doc: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"m must be a number, got {doc.get('m')!r}") from None
     if not (m > 0 and m < 1e6):
         raise InputError(f"m must be positive (WSB uses 30), got {m:g}")
-    method = doc.get("method", "lsq")
-    if method not in ("lsq", "mle"):
-        raise InputError(f"method must be lsq or mle, got {method!r}")
+    from hubscape.analytics.growth.methods import DEFAULT_METHOD, METHODS
+
+    method = doc.get("method") or DEFAULT_METHOD
+    if method not in METHODS:
+        raise InputError(f"method must be {' or '.join(METHODS)}, got {str(method)[:40]!r}")
     models = doc.get("models") or []
     if not isinstance(models, list) or not all(isinstance(x, str) for x in models):
         raise InputError("models must be a list of model ids")
@@ -99,15 +103,18 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
 
     The trees come from ``doc["hub"]`` (base model ids, fetched live through the tree cache),
     ``doc["csv"] = {"name", "text"}`` or ``csv_path`` (a file the server chose; a page never
-    names server paths). Returns JSON-able data: ``scene`` (the
-    scene bundle, base64), ``models`` (all models in the CSV), ``fits`` (per fitted model:
-    params, stderr, c_inf, r2, identifiable, reasons) and ``summary`` lines.
+    names server paths). They are fitted by ``api.fit`` (default: the CLI's method, mle with
+    the empirical-Bayes prior of the whole source, as ``hubscape growth fit SOURCE`` fits it, whichever
+    models are chosen). Returns JSON-able data: ``scene`` (the scene bundle,
+    base64, built from the current growth bundle), ``models`` (all models in the CSV), ``fits``
+    (per fitted model: ``fit``, its ``FitResult.summary()``, and from it the flat ``params``,
+    ``stderr``, ``c_inf``, ``r2``, ``identifiable``, ``reasons``), ``summary`` lines and
+    ``prior`` (the run's prior, or null).
     """
-    from hubscape.analytics.growth.analysis import analyze
-    from hubscape.analytics.growth.growth_bundle import encode_results
-    from hubscape.analytics.growth.series import build_series
+    from hubscape.analytics.growth import api
+    from hubscape.analytics.growth.sources import load_series
     from hubscape.analytics.growth.tree import read_children_csv
-    from hubscape.core.bundle import Bundle, encode_bundle, to_jsonable
+    from hubscape.core.bundle import encode_bundle, to_jsonable
     from hubscape.viewer.scene.build_growth import fit_status
     from hubscape.viewer.scene.builders import build_scene
     from hubscape.viewer.scene.serialize import scene_to_bundle
@@ -136,40 +143,49 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
     unknown = [name for name in chosen if name not in by_name]
     if unknown:
         raise InputError(f"{', '.join(unknown)} not in {source} (it has {len(available)} models, e.g. {available[0]})")
-    results = []
-    for name in chosen:
-        series = build_series(by_name[name], unit=opts["unit"])
-        results.append(analyze(series, methods=(opts["method"],), m=opts["m"], horizon=HORIZON))
-    arrays, meta = encode_results(results, HORIZON)
-    bundle = Bundle(kind="growth", meta=to_jsonable(meta), arrays=arrays, provenance={"sources": [source]}, schema=1)
-    scene = build_scene(bundle, theme=opts["theme"], log_count=opts["log_count"])
+    method = opts["method"]
+    # the run is the whole source, as `hubscape growth fit SOURCE` sees it: its prior, then the chosen models
+    prior = api.resolve_prior("auto", list(load_series(trees, unit=opts["unit"])), (method,), opts["m"])
+    results = api.fit(
+        [by_name[name] for name in chosen],
+        methods=(method,),
+        m=opts["m"],
+        unit=opts["unit"],
+        horizon=HORIZON,
+        prior=prior,
+    )
+    results.provenance["sources"] = [source]
+    scene = build_scene(results.to_bundle(), theme=opts["theme"], log_count=opts["log_count"])
     scene_arrays, scene_meta = scene_to_bundle(scene)
     scene_bytes = encode_bundle("scene", scene_arrays, scene_meta, {"sources": [source]})
     fits, summary = [], []
     for r in results:
-        fit = r.fits[opts["method"]]
-        status = fit_status({"reasons": list(fit.reasons), "message": fit.message}, fit.params)
+        fit = r.fits[method]
+        d = fit.summary()
+        status = fit_status(d, fit.params)
         entry = {
-            "model": r.series.model,
-            "method": opts["method"],
-            "m": opts["m"],
-            "params": [float(v) for v in fit.params],
-            "stderr": [float(v) for v in fit.stderr],
-            "c_inf": float(fit.c_inf),
-            "r2": float(fit.r2),
-            "identifiable": bool(fit.identifiable),
-            "reasons": list(fit.reasons),
+            "model": r.model,
+            "method": method,
+            "m": d["m"],
+            "params": [d[name]["value"] for name in ("mu", "sigma", "lambda")],
+            "stderr": [d[name]["stderr"] for name in ("mu", "sigma", "lambda")],
+            "c_inf": d["c_inf"]["value"],
+            "r2": d["r2"],
+            "identifiable": d["identifiable"],
+            "reasons": d["reasons"],
             "n_events": r.series.n_events,
+            "poor_fit": r.poor_fit,
             "status": status,
+            "fit": d,
         }
         fits.append(to_jsonable(entry))
-        if status is not None:
-            line = f"{entry['model']}: {status}"
+        if status is None:
+            mu, sigma, lam = fit.params
+            flag = "" if fit.identifiable else f" ({fit.status})"
+            line = f"{r.model}: mu={mu:.3g} sigma={sigma:.3g} lambda={lam:.3g}{flag}"
         else:
-            mu, sigma, lam = entry["params"]
-            flag = "" if entry["identifiable"] else " (not identifiable: " + "; ".join(entry["reasons"]) + ")"
-            line = f"{entry['model']}: mu={mu:.3g} sigma={sigma:.3g} lambda={lam:.3g}{flag}"
-        summary.append({"model": entry["model"], "line": line})
+            line = f"{r.model}: {status}"
+        summary.append({"model": r.model, "line": line})
     return {
         "scene": base64.b64encode(scene_bytes).decode("ascii"),
         "models": available,
@@ -177,4 +193,7 @@ def fit_growth_request(doc: dict[str, Any], csv_path: str | Path | None = None) 
         "summary": summary,
         "source": source,
         "note": note,
+        "method": method,
+        "prior": None if results.prior is None else to_jsonable(results.prior.summary()),
+        "skipped": [{"model": m, "reason": why} for m, why in results.skipped],
     }

@@ -51,3 +51,27 @@ def test_unknown_model_and_bad_csv_are_input_errors(children_csv):
         fit_growth_request({"csv": {"name": "kids.csv", "text": "  "}})
     with pytest.raises(InputError, match="needs a children CSV"):
         fit_growth_request({})
+
+
+def test_the_page_fits_as_the_cli_does(capsys, children_csv):
+    """No method given: mle with the CSV's empirical-Bayes prior, the numbers of `hubscape growth fit --json`."""
+    import json
+
+    from hubscape.viewer.cli import main
+
+    models = ["mistralai/Mistral-Small-24B-Base-2501", "bigscience/bloom", "microsoft/phi-2"]
+    page = fit_growth_request({"models": models}, csv_path=children_csv)
+    assert main(["growth", "fit", str(children_csv), "--json"]) == 0
+    cli = {d["model"]: d["fits"]["mle"] for d in json.loads(capsys.readouterr().out)}
+    assert page["method"] == "mle" and page["prior"]["source"] == "empirical Bayes"
+    assert page["prior"]["n_series"] == 17  # fitted across the whole CSV, not the three chosen models
+    for entry in page["fits"]:
+        assert entry["fit"] == cli[entry["model"]]  # the same summary(), schema 2
+        assert entry["params"] == [cli[entry["model"]][k]["value"] for k in ("mu", "sigma", "lambda")]
+    lines = {s["model"]: s["line"] for s in page["summary"]}
+    assert (
+        lines["bigscience/bloom"]
+        == "bigscience/bloom: not fitted: 2 dated children; a 3-parameter fit needs at least 5"
+    )
+    scene = decode_bundle(base64.b64decode(page["scene"]), kind="scene")
+    assert scene.meta["world"] == "growth"
