@@ -3,6 +3,7 @@
     python3 bench/growth_study.py coverage --paths 100 --out coverage.json
     python3 bench/growth_study.py backtest-synthetic --series 80 --out bt-synthetic.json
     python3 bench/growth_study.py backtest-hf --out bt-hf.json
+    python3 bench/growth_study.py gof --paths 250 --out gof.json
 
 ``coverage``: for each truth of ``TRUTHS`` (m = 30, monthly, stated seeds 0..paths-1), draws
 event times from the WSB process (``model.simulate_events``), fits ``lsq`` and ``mle`` with
@@ -15,6 +16,11 @@ of a window that stops ``future`` periods early.
 U(0.5, 1.2) observed 36 months (seed 1), backtested at cutoffs 12, 18, 24. ``backtest-hf``:
 the 21 real curves of ../shared/data/hf-model-trees at cutoffs 6, 9, ..., 24. Both print the
 table of docs/growth.md.
+
+``gof``: the time-rescaling test of ``mle`` fits (analytics/growth/gof.py). Its rejection rate
+at 5% on paths of each truth (fitted parameters, the case its p-value is for) and on two
+misspecified kinds of path (two waves: a second WSB tree starting at month 12; batches: each
+arrival a Geometric(1/2) batch within the hour), and its p-value on each real curve.
 """
 
 from __future__ import annotations
@@ -97,6 +103,41 @@ def coverage(paths: int, future: int = 6) -> dict:
     return {"truths": out, "pooled": total}
 
 
+def _two_waves(rng) -> np.ndarray:
+    first = wsb.simulate_events(0.5, 0.5, 2.0, until=36.0, rng=rng)
+    return np.sort(np.concatenate([first, 12.0 + wsb.simulate_events(0.5, 0.5, 2.0, until=24.0, rng=rng)]))
+
+
+def _batched(rng) -> np.ndarray:
+    starts = wsb.simulate_events(1.5, 0.7, 2.0, until=36.0, rng=rng)
+    sizes = rng.geometric(0.5, starts.size)
+    return np.sort(np.repeat(starts, sizes) + rng.uniform(0, 1 / (24 * 30.44), sizes.sum()))
+
+
+def gof(paths: int) -> dict:
+    from hubscape.analytics.growth.gof import GOF_LEVEL
+
+    out = {"level": GOF_LEVEL, "truths": {}, "misspecified": {}, "real": {}}
+    for key, (truth, T) in TRUTHS.items():
+        rejected = []
+        for seed in range(paths):
+            s = series_from_events("sim", wsb.simulate_events(*truth, m=30.0, until=T, rng=seed), T)
+            rejected.append(fit_mle(s, intervals=False).gof.rejects)
+        out["truths"][key] = {"truth": truth, "T": T, "paths": paths, "rejected": float(np.mean(rejected))}
+        print(key, out["truths"][key], file=sys.stderr, flush=True)
+    for name, make in (("two waves", _two_waves), ("batches", _batched)):
+        rejected = []
+        for seed in range(max(paths // 5, 10)):
+            s = series_from_events(name, make(np.random.default_rng(seed)), 36.0)
+            rejected.append(fit_mle(s, intervals=False).gof.rejects)
+        out["misspecified"][name] = {"paths": len(rejected), "rejected": float(np.mean(rejected))}
+    for r in api.fit(HF_CSV):
+        g = r.fits["mle"].gof
+        if g is not None and math.isfinite(g.p_value):
+            out["real"][r.model] = {**g.summary(), "r2": r.fits["mle"].r2, "dispersion": r.fits["mle"].dispersion}
+    return out
+
+
 def synthetic_population(n: int, seed: int = 1, T: float = 36.0) -> list:
     rng = np.random.default_rng(seed)
     series = []
@@ -128,7 +169,7 @@ def table(summary: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", choices=["coverage", "backtest-synthetic", "backtest-hf"])
+    parser.add_argument("study", choices=["coverage", "backtest-synthetic", "backtest-hf", "gof"])
     parser.add_argument("--paths", type=int, default=100)
     parser.add_argument("--series", type=int, default=80)
     parser.add_argument("--out", type=Path)
@@ -137,6 +178,9 @@ def main(argv=None) -> int:
     if args.study == "coverage":
         result = coverage(args.paths)
         text = json.dumps(to_jsonable(result["pooled"]), indent=1)
+    elif args.study == "gof":
+        result = gof(args.paths)
+        text = json.dumps(to_jsonable(result), indent=1)
     else:
         if args.study == "backtest-synthetic":
             bt = api.backtest(synthetic_population(args.series), cutoffs=[12, 18, 24])

@@ -15,8 +15,9 @@ exponential sample with an estimated mean; so the p-value is that of Stephens' m
 statistic D* = (D - 0.2/n)(sqrt(n) + 0.26 + 0.5/sqrt(n)) under his percentage points for that
 case (M. A. Stephens, *EDF statistics for goodness of fit and some comparisons*, JASA 69, 1974),
 interpolated with ln p linear in D*^2 (extrapolated the same way beyond 15% and 1%: at the
-simulated 50% and 0.1% points it gives 0.53 and 0.0013). From the true process with fitted
-parameters the test rejected 2-7% at 5% (docs/growth.md).
+50% and 0.1% points of 100,000 simulated samples of n = 30 and 200 it gives 0.52-0.55 and
+0.0011-0.0013). From the true process with fitted
+parameters the test rejected 4.0-7.2% at 5% (250 paths of each of 4 truths; docs/growth.md).
 
 WSB's intensity is lambda f(t) (N(t-) + m), so in the operational time s = lambda F(t)::
 
@@ -130,17 +131,25 @@ def p_value(statistic: float, n: int) -> float:
     return float(min(1.0, math.exp(log_p[k] + slope * (x * x - x2[k]))))
 
 
+def ks_uniform(z: np.ndarray) -> float:
+    """The Kolmogorov-Smirnov distance of a sample from U(0, 1) (as scipy.stats.kstest computes it).
+
+    Written out (two lines) so that a fit does not import scipy.stats, a second or two per process.
+    """
+    z = np.sort(z)
+    i = np.arange(1, z.size + 1)
+    return float(max(np.max(i / z.size - z), np.max(z - (i - 1) / z.size)))
+
+
 def time_rescaling(events: np.ndarray, params, m: float, placeholder: float | None = None) -> TimeRescaling:
     """The time-rescaling KS test of the fitted process on ``events`` (NaN below MIN_GAPS gaps)."""
-    from scipy.stats import kstest
-
     if not np.all(np.isfinite(params)):
         return TimeRescaling(math.nan, math.nan, 0)
     tau = rescaled_gaps(events, params, m, placeholder)
     tau = tau[np.isfinite(tau)]
     if tau.size < MIN_GAPS:
         return TimeRescaling(math.nan, math.nan, int(tau.size))
-    d = float(kstest(-np.expm1(-tau), "uniform").statistic)
+    d = ks_uniform(-np.expm1(-tau))
     return TimeRescaling(d, p_value(d, tau.size), int(tau.size), float(np.mean(tau < SHORT_GAP)))
 
 
