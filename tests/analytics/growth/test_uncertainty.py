@@ -82,11 +82,9 @@ def test_pre_inflection_windows_are_flagged_by_every_entry_point():
     ]
     lsq = [fit_lsq(s, intervals=False).identifiable for s in series]
     mle = [fit_mle(s, intervals=False).identifiable for s in series]
-    via_analyze = [analyze(s, methods=("lsq", "mle")).fits for s in series]
     batch = fit_batch([s.t for s in series], [s.count for s in series], observed_until=[20.0] * 20)
-    via_api = api.fit(series, methods=("lsq", "mle"), prior="none")
-    assert [f["lsq"].identifiable for f in via_analyze] == lsq == batch.identifiable.tolist()
-    assert [f["mle"].identifiable for f in via_analyze] == mle
+    via_api = api.fit(series, methods=("lsq", "mle"), prior="none")  # analyze() of each series, as the CLI
+    assert lsq == batch.identifiable.tolist()
     assert [r.fits["lsq"].identifiable for r in via_api] == lsq and [r.fits["mle"].identifiable for r in via_api] == mle
     assert sum(lsq) <= 1 and sum(mle) <= 1  # 20 paths: the old least-squares check passed 7
     for r in via_api:
@@ -149,3 +147,22 @@ def test_no_point_forecast_for_a_fit_at_its_bound(children_csv):
     fc = forecast_at(fit, past, np.array([18.0, 24.0]))
     assert np.all(np.isnan(fc.point)) and "no point forecast" in fc.note
     assert np.all(fc.lo >= past.count[-1]) and np.all(np.isfinite(fc.hi))
+
+
+def test_mistral_small_is_identifiable_by_the_profile_rule(children_csv):
+    """22 dated children, 19 in month 1 and none in the last 5 weeks: doubling c_inf is ruled out.
+
+    mu = -0.97 (months) is no sign of a bad fit: e^mu = 0.38 months (11 days) is when its
+    children came fastest, inside the first period; weekly counts give the same verdict.
+    """
+    from hubscape.analytics.growth.identifiability import CHI2_90, count_profile
+
+    name = "mistralai/Mistral-Small-24B-Base-2501"
+    for unit, peak_days in (("month", 30.44), ("week", 7.0)):
+        s = next(x for x in load_series(children_csv, unit=unit) if x.model == name)
+        _, delta = count_profile(s.t, s.count, 30.0, s.observed_until)
+        assert delta > 2 * CHI2_90, (unit, delta)  # 6.5 (months), 6.2 (weeks) against 2.71
+        fit = fit_mle(s, intervals=False)
+        assert fit.identifiable and 10 < math.exp(fit.mu) * peak_days < 13
+    assert s.n_events == 22 and np.all(s.count[-5:] == 22)  # weeks 6-10: no new child
+    assert fit.gof.rejects  # but its children came in batches (9 within a day, 12 days in): a poor fit of the process
