@@ -8,7 +8,7 @@ import pytest
 from hubscape.analytics.growth import model as wsb
 from hubscape.analytics.growth.anomalies import is_poor_fit, jump_periods
 from hubscape.analytics.growth.batch import AGREEMENT_RTOL, fit_batch
-from hubscape.analytics.growth.forecast import backtest, conditional_mean, forecast
+from hubscape.analytics.growth.forecast import backtest, conditional_mean, forecast, forecast_at
 from hubscape.analytics.growth.lsq import fit_lsq
 from hubscape.analytics.growth.mle import fit_mle
 from hubscape.analytics.growth.series import build_series, series_from_events
@@ -76,6 +76,7 @@ def test_conditional_forecast_starts_at_the_data_and_equals_c_on_the_mean_path()
 
 @pytest.mark.parametrize("fitter", [fit_lsq, fit_mle])
 def test_forecast_bands_are_nested_and_never_fall(real_series, fitter):
+    """... and the point forecast lies in its own 50% band (phi-2's conditional mean, the old point, did not)."""
     s = next(x for x in real_series if x.model == "stabilityai/stable-diffusion-2-1")
     fit = fitter(s)
     fc = forecast(fit, s, horizon=6)
@@ -84,6 +85,7 @@ def test_forecast_bands_are_nested_and_never_fall(real_series, fitter):
     assert np.all(fc.lo <= fc.lo50) and np.all(fc.lo50 <= fc.median) and np.all(fc.median <= fc.hi50)
     assert np.all(fc.hi50 <= fc.hi) and np.all(np.diff(fc.hi) >= 0) and np.all(np.diff(fc.point) >= 0)
     assert np.all(fc.lo >= s.count[-1]) and np.all(fc.point >= s.count[-1]) and fc.lower_bound == s.count[-1]
+    np.testing.assert_array_equal(fc.point, fc.median)  # the point is the predictive median: inside its 50% band
     with pytest.raises(InputError):
         forecast(fit, s, horizon=0)
 
@@ -133,3 +135,13 @@ def test_poor_fit_is_flagged_by_r2():
     s.events = np.linspace(0.5, 29, 50)
     fit = fit_lsq(s, intervals=False)
     assert is_poor_fit(fit) and not math.isnan(fit.r2)
+
+
+def test_phi2_point_forecast_lies_in_its_band(real_series):
+    """phi-2 at month 28 (mle): the old point, E[N(t) | N(T)] at the estimate, was 301 below a 50% band of [323, 440]."""
+    s = next(x for x in real_series if x.model == "microsoft/phi-2")
+    fit = fit_mle(s)
+    fc = forecast_at(fit, s, np.array([28.0]))
+    assert fc.lo50[0] <= fc.point[0] <= fc.hi50[0]
+    old = conditional_mean(np.array([28.0]), s.observed_until, float(s.count[-1]), *fit.params, m=fit.m)[0]
+    assert old < fc.lo50[0]  # why the point changed: the posterior leans toward more growth
