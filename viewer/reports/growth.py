@@ -241,7 +241,7 @@ def draw_figure(result: GrowthResult, method: str):
         ax.set_title(
             f"{s.model}\nμ = {fit.mu:.3g}, σ = {fit.sigma:.3g}, λ = {fit.lam:.3g}, m = {fit.m:g}; {verdict}", fontsize=9
         )
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    fig.legend(fontsize=7, loc="outside lower center", ncols=3, frameon=False)  # outside: never over the data or bands
     ax.grid(alpha=0.3, lw=0.5)
     return fig
 
