@@ -59,7 +59,8 @@ def grid_start(t: np.ndarray, count: np.ndarray, m: float, observed_until: float
 def unfit_reason(n_events: int, n_points: int, observed_until: float, unit: str = "month") -> str | None:
     """Why a series is too small for a 3-parameter fit ("not fitted: ..."), or None if it is not."""
     if n_events < MIN_POINTS:
-        return f"not fitted: {n_events} dated children; a 3-parameter curve needs at least {MIN_POINTS}"
+        children = "child" if n_events == 1 else "children"
+        return f"not fitted: {n_events} dated {children}; a 3-parameter curve needs at least {MIN_POINTS}"
     if n_points < MIN_POINTS:
         return (
             f"not fitted: {observed_until:.2g} {unit}s observed; a 3-parameter "

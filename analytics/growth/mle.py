@@ -87,7 +87,8 @@ def fit_mle(series: GrowthSeries, m: float = wsb.DEFAULT_M, prior=None, interval
                 series,
                 "mle",
                 m,
-                f"not fitted: {series.n_events} dated children; a 3-parameter fit needs at least {MIN_POINTS}",
+                f"not fitted: {series.n_events} dated {'child' if series.n_events == 1 else 'children'}; "
+                f"a 3-parameter fit needs at least {MIN_POINTS}",
             ),
             series,
         )

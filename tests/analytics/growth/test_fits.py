@@ -163,3 +163,9 @@ def test_few_events_or_a_truncated_listing_are_never_identifiable(real_series):
     phi.truncated = True  # the same counts from a listing that hit a page cap
     capped = analyze(phi, methods="lsq").fits["lsq"]
     assert not capped.identifiable and any("truncated" in r for r in capped.reasons)
+
+
+def test_too_few_children_say_how_many_in_english():
+    one = series_from_events("one", np.array([0.7]), 3.0)
+    assert fit_mle(one).status == "not fitted: 1 dated child; a 3-parameter fit needs at least 5"
+    assert fit_lsq(one).status == "not fitted: 1 dated child; a 3-parameter curve needs at least 5"
