@@ -27,14 +27,12 @@ def _interval(lo: float, hi: float) -> str:
 
 
 def _gof(fit) -> str:
-    """The time-rescaling test's p-value, marked where it rejects the fitted process."""
-    from hubscape.analytics.growth.anomalies import is_poor_fit
-
+    """The time-rescaling test's p-value, marked where it rejects the fitted process (a poor fit)."""
     if fit.gof is None or not math.isfinite(fit.gof.p_value):
         return "-"
     p = fit.gof.p_value
     text = f"{p:.2f}" if p >= 0.01 else (f"{p:.0e}" if p >= 1e-99 else "<1e-99")
-    return text + (" (poor)" if is_poor_fit(fit) else "")
+    return text + (" (poor)" if fit.gof.rejects else "")
 
 
 def columns(unit: str, horizon: int | None) -> list[str]:
