@@ -142,7 +142,7 @@ class ServerKernel:
         return scene_bytes_of(worlds_from_source(item["id"])[0].build(theme, **options))
 
     def growth_fit(self, item: dict[str, Any]):
-        """The growth bundle of a CSV item (least squares, m = 30, every model), fitted once and kept."""
+        """The growth bundle of a CSV item (the default method and prior, m = 30, every model), fitted once and kept."""
         key = ("fit", item["id"])
         with self._lock:
             if key in self._cache:
