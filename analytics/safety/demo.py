@@ -119,7 +119,7 @@ class SafetyDemo:
             f"{_fmt(s['gradient_cuff_fpr'])} (leave-one-out {_fmt(s['gradient_cuff_fpr_loo'])}); attacked TPR "
             f"{_fmt(s['gradient_cuff_tpr_attacked'])} FPR {_fmt(s['gradient_cuff_fpr_attacked'])} (leave-one-out "
             f"{_fmt(s['gradient_cuff_fpr_loo_attacked'])})",
-            f"time {s['seconds']['total']:.0f} s",
+            f"time {s['seconds']['total']:.0f} s, peak memory {s['peak_rss_mib'] / 1024:.1f} GiB (resident set)",
         ]
         return "\n".join(lines)
 
@@ -345,8 +345,16 @@ def run_safety_demo(
         "seconds": tick.seconds,
     }
     tick.seconds["total"] = round(time.perf_counter() - tick.start, 1)
+    summary["peak_rss_mib"] = _peak_rss_mib()
     files["summary_json"] = write_text(out / "summary.json", json.dumps(to_jsonable(summary), indent=2) + "\n")
     return SafetyDemo(summary, files)
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set size so far (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _seeded(settings: FinetuneSettings, seed: int) -> FinetuneSettings:

@@ -73,6 +73,7 @@ def test_the_demo_writes_its_bundles_and_a_consistent_summary(tiny_gguf, tmp_pat
     refusal = load_refusal_landscapes(demo.files["refusal_landscapes"])
     assert refusal.labels == ["benign", "malicious"] and refusal.phi.shape == (2, 3, 3)
     assert s["model"]["gguf_sha256"] and s["seconds"]["total"] > 0
+    assert 100 < s["peak_rss_mib"] < 64 * 1024  # this process, in MiB: a tiny model still loads torch
     assert "refusal rate on held-out harmful prompts" in demo.report()
 
 
