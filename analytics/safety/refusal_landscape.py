@@ -227,13 +227,23 @@ def compute_refusal_landscapes(
     resume: bool = False,
     model_info: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
+    load: Callable[[], tuple] | None = None,
 ) -> RefusalLandscapes:
     """phi of every query on a (nx, ny) grid of shifts in [-span, span]^2 (see the module docstring).
 
     Points go through ``generate`` as many at once as ``settings.sampling.batch_size`` holds
-    (``n`` sequences each); point k of query q is sampled with seed
+    (``n`` sequences each); the chunk of query q that starts at point k is sampled with seed
     ``seed * 1_000_003 + q * 100_003 + k``. ``progress(done, total)`` is called after every chunk.
+    ``ray``: sample the chunks on Ray actors ("local", "auto" or a cluster address; ``workers``
+    of them; see hubscape.analytics.distributed); ``load() -> (model, tok)`` is how an actor
+    gets the model (default: ``model`` and ``tok``, sent to it). The chunks and their seeds are
+    the same as in this process, so the values are too, whatever actor samples them.
     """
+    from ..landscape.lock import hold_output
+    from ..landscape.runner import Serial
+
     settings = settings or RefusalGridSettings()
     settings.check()
     if isinstance(queries, LabelledPrompts):
@@ -269,28 +279,102 @@ def compute_refusal_landscapes(
     result = RefusalLandscapes(
         x, y, np.full((len(texts), ny, nx), np.nan), np.zeros((len(texts), ny, nx), bool), texts, labels, meta
     )
-    if resume and out is not None and Path(out).exists():
-        _continue(result, load_refusal_landscapes(out))
     xx, yy = np.meshgrid(x, y)  # (ny, nx): phi[q, j, i] at (x[i], y[j])
     shifts = xx.reshape(-1, 1) * u + yy.reshape(-1, 1) * v
-    per_call = max(1, settings.sampling.batch_size // settings.n)
-    total, finished = result.done.size, int(result.done.sum())
-    for q, probe in enumerate(probes):
-        todo = np.flatnonzero(~result.done[q].reshape(-1))
-        for start in range(0, len(todo), per_call):
-            idx = todo[start : start + per_call]
-            groups = probe.responses(shifts[idx], settings.n, seed=seed * 1_000_003 + q * 100_003 + int(idx[0]))
-            result.phi[q].reshape(-1)[idx] = [refusal_loss(g, settings.keywords) for g in groups]
-            result.done[q].reshape(-1)[idx] = True
-            finished += len(idx)
-            if out is not None and finished < total:
-                result.save(out)
-            if progress is not None:
-                progress(finished, total)
-    result.complete = True
-    if out is not None:
-        result.save(out)
+    if ray is None:
+        executor = Serial(RefusalChunks(probes, shifts, settings, seed), None)
+    else:
+        from ..distributed import RayPool
+
+        task = RefusalTask(load or SendModel(model, tok), texts, settings, shifts, seed)
+        executor = RayPool(task, ray, workers)
+    with hold_output(out):  # one run at a time on this bundle, from reading it to the final save
+        if resume and out is not None and Path(out).exists():
+            _continue(result, load_refusal_landscapes(out))
+        per_call = max(1, settings.sampling.batch_size // settings.n)
+        flat_done = result.done.reshape(len(texts), -1)
+        chunks = []  # (indices into phi.reshape(-1), query, points of the query's grid)
+        for q in range(len(texts)):
+            todo = np.flatnonzero(~flat_done[q])
+            for start in range(0, len(todo), per_call):
+                idx = todo[start : start + per_call]
+                chunks.append((q * shifts.shape[0] + idx, np.full(len(idx), q), idx))
+        total, finished = result.done.size, int(result.done.sum())
+        with executor:
+            for flat, values in executor.imap(chunks):
+                result.phi.reshape(-1)[flat] = np.asarray(values, np.float64).reshape(-1)
+                result.done.reshape(-1)[flat] = True
+                finished += len(flat)
+                if out is not None and finished < total:
+                    result.save(out)
+                if progress is not None:
+                    progress(finished, total)
+        if ray is not None:
+            result.meta["ray"] = executor.describe()
+        result.complete = True
+        if out is not None:
+            result.save(out)
     return result
+
+
+class RefusalChunks:
+    """phi at a chunk of grid points of one query: its responses sampled in one ``generate``
+    batch, seeded by the query and the chunk's first point (see compute_refusal_landscapes)."""
+
+    def __init__(self, probes: list[ShiftedQuery], shifts: np.ndarray, settings: RefusalGridSettings, seed: int):
+        self.probes, self.shifts, self.settings, self.seed = probes, shifts, settings, int(seed)
+
+    def __call__(self, qs, idx) -> list[list[float]]:
+        q, idx = int(qs[0]), np.asarray(idx)
+        seed = self.seed * 1_000_003 + q * 100_003 + int(idx[0])
+        groups = self.probes[q].responses(self.shifts[idx], self.settings.n, seed=seed)
+        return [[refusal_loss(g, self.settings.keywords)] for g in groups]
+
+
+@dataclass
+class RefusalTask:
+    """What a Ray actor needs to sample refusal-landscape chunks: a way to get the model and
+    tokenizer there, the queries, the settings and every grid point's shift."""
+
+    load: Callable[[], tuple]
+    texts: list[str]
+    settings: RefusalGridSettings
+    shifts: np.ndarray
+    seed: int
+
+    def open(self) -> RefusalChunks:
+        model, tok = self.load()
+        probes = [ShiftedQuery(model, tok, q, self.settings.sampling, self.settings.system) for q in self.texts]
+        return RefusalChunks(probes, self.shifts, self.settings, self.seed)
+
+
+class LoadChatModel:
+    """How a Ray actor loads MODEL itself (the CLI's way; picklable): on its GPU if Ray gave it one."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self) -> tuple:
+        import torch
+
+        from .chat import load_chat_model
+
+        model, tok, _ = load_chat_model(self.name, device="cuda" if torch.cuda.is_available() else "cpu")
+        return model, tok
+
+
+class SendModel:
+    """The caller's model and tokenizer, pickled into the task (the CLI has each actor load
+    MODEL itself: LoadChatModel)."""
+
+    def __init__(self, model, tok):
+        self.model, self.tok = model, tok
+
+    def __call__(self) -> tuple:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"  # Ray hides the GPUs it did not give
+        return self.model.to(device), self.tok
 
 
 def _continue(result: RefusalLandscapes, previous: RefusalLandscapes) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hubscape.core.errors import InputError
 
-from .landscape import parse_grid, parse_span
+from .landscape import parse_grid, parse_span, ray_arguments
 
 WORLD = "safety"
 COMMANDS = ["refusal-landscape", "gradient-cuff", "safety-landscape", "demo safety"]
@@ -47,6 +47,7 @@ def register(sub) -> None:
     r.add_argument("--out", default="refusal.safetensors", help="bundle path (default: %(default)s)")
     r.add_argument("--resume", action="store_true", help="continue the partial grid in --out")
     _common_arguments(r, seed=0)
+    ray_arguments(r)
     r.set_defaults(func=run_refusal_landscape)
 
     g = sub.add_parser(
@@ -227,9 +228,14 @@ def _queries(files: list[str], labelled: bool):
 
 
 def run_refusal_landscape(args) -> int:
+    from hubscape.analytics.landscape.lock import hold_output
     from hubscape.analytics.safety.keywords import GRADIENT_CUFF_KEYWORDS
     from hubscape.analytics.safety.prompts import LabelledPrompts
-    from hubscape.analytics.safety.refusal_landscape import RefusalGridSettings, compute_refusal_landscapes
+    from hubscape.analytics.safety.refusal_landscape import (
+        LoadChatModel,
+        RefusalGridSettings,
+        compute_refusal_landscapes,
+    )
 
     grid = parse_grid(args.grid)
     if len(grid) != 2:
@@ -253,21 +259,25 @@ def run_refusal_landscape(args) -> int:
         n=args.n_samples, sampling=_sampling(args), keywords=_keywords(args, GRADIENT_CUFF_KEYWORDS), system=args.system
     )
     settings.check()
-    model, tok, info = _load(args)
-    with _progress("refusal landscape", not args.no_progress) as update:
-        result = compute_refusal_landscapes(
-            model,
-            tok,
-            queries,
-            grid=grid,
-            span=args.span,
-            settings=settings,
-            seed=args.seed,
-            out=out,
-            resume=args.resume,
-            model_info=info,
-            progress=update,
-        )
+    with hold_output(out):  # before the model loads: a second run on this output stops here
+        model, tok, info = _load(args)
+        with _progress("refusal landscape", not args.no_progress) as update:
+            result = compute_refusal_landscapes(
+                model,
+                tok,
+                queries,
+                grid=grid,
+                span=args.span,
+                settings=settings,
+                seed=args.seed,
+                out=out,
+                resume=args.resume,
+                model_info=info,
+                progress=update,
+                ray=args.ray,
+                workers=args.ray_workers,
+                load=LoadChatModel(args.model) if args.ray is not None else None,
+            )
     print(result.report())
     print(f"wrote {out}")
     return 0
@@ -318,6 +328,7 @@ def run_gradient_cuff(args) -> int:
 
 def run_safety_landscape(args) -> int:
     from hubscape.analytics.landscape.directions import interpolation_direction
+    from hubscape.analytics.landscape.lock import hold_output
     from hubscape.analytics.safety.chat import GenerationSettings, load_chat_model
     from hubscape.analytics.safety.keywords import SAFETY_LANDSCAPE_KEYWORDS
     from hubscape.analytics.safety.metric import (
@@ -350,26 +361,27 @@ def run_safety_landscape(args) -> int:
         generation=generation, keywords=_keywords(args, SAFETY_LANDSCAPE_KEYWORDS), system=args.system, seed=args.seed
     )
     prompts = read_prompts(args.prompts)
-    model, tok, info = _load(args)
-    metric = SafetyMetric(tok, prompts, settings)
-    if interpolate:
-        other, _, other_info = load_chat_model(args.other, report=print)
-        directions = interpolation_direction(model, other, names=(args.model, args.other))
-        info = {**info, "other": other_info}
-        del other
-    else:
-        directions = safety_directions(model, dims=len(grid), seed=args.seed)
-    result = compute_safety_landscape(
-        model,
-        metric,
-        directions,
-        grid=grid,
-        span=span,
-        out=out,
-        resume=args.resume,
-        progress=not args.no_progress,
-        info={"model": info},
-    )
+    with hold_output(out):  # before the model loads: a second run on this output stops here
+        model, tok, info = _load(args)
+        metric = SafetyMetric(tok, prompts, settings)
+        if interpolate:
+            other, _, other_info = load_chat_model(args.other, report=print)
+            directions = interpolation_direction(model, other, names=(args.model, args.other))
+            info = {**info, "other": other_info}
+            del other
+        else:
+            directions = safety_directions(model, dims=len(grid), seed=args.seed)
+        result = compute_safety_landscape(
+            model,
+            metric,
+            directions,
+            grid=grid,
+            span=span,
+            out=out,
+            resume=args.resume,
+            progress=not args.no_progress,
+            info={"model": info},
+        )
     centre = result.center_loss
     line = f"safety landscape ({directions.method}, {'x'.join(map(str, grid))}): attack success rate at the centre "
     line += "n/a" if centre is None or math.isnan(centre) else f"{centre:.3f}"

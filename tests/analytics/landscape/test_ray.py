@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,19 +21,6 @@ ray = pytest.importorskip("ray", reason="Ray is the optional extra hubscape[ray]
 
 pytestmark = pytest.mark.slow
 CE = torch.nn.functional.cross_entropy
-
-
-def _ours(temp: str) -> list[int]:
-    """PIDs of the processes of the Ray cluster whose temp dir is ``temp`` (ours only)."""
-    out = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if temp in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                    out.append(int(proc.name))
-            except OSError:
-                pass
-    return out
 
 
 # -- runs of the CLI in their own processes (before the in-process cluster starts) ----------
@@ -56,7 +42,7 @@ def _cli(files, *extra):
             str(files / "xy.npz"), "--grid", "8x8", "--chunk", "2", "--no-progress", *extra]  # fmt: skip
 
 
-def test_a_killed_driver_is_resumed_from_its_partial_bundle(files):
+def test_a_killed_driver_is_resumed_from_its_partial_bundle(files, ray_processes):
     """The driver (with its own local cluster) is killed mid-grid; --resume finishes the grid,
     equal to a serial run, and the killed run's Ray processes went with it."""
     temp = tempfile.mkdtemp(prefix="hsray", dir="/tmp")
@@ -81,7 +67,7 @@ def test_a_killed_driver_is_resumed_from_its_partial_bundle(files):
     partial = load_landscape(out)
     assert not partial.complete and 0 < partial.done.sum() < 64
     time.sleep(3)
-    left = _ours(temp)
+    left = ray_processes(temp)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "Ray processes of the killed driver outlived it"
@@ -91,7 +77,7 @@ def test_a_killed_driver_is_resumed_from_its_partial_bundle(files):
     resumed, ref = load_landscape(out), load_landscape(serial)
     assert resumed.complete
     np.testing.assert_allclose(resumed.loss, ref.loss, atol=1e-6, rtol=0)
-    for pid in _ours(temp):
+    for pid in ray_processes(temp):
         os.kill(pid, signal.SIGKILL)
 
 
@@ -122,18 +108,6 @@ def test_no_cluster_to_join_is_a_one_line_error(files, how):
 # -- the Python API on a cluster this process starts -----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A two-CPU Ray cluster on this machine, started for these tests and stopped after them."""
-    temp = tempfile.mkdtemp(prefix="hsray", dir="/tmp")  # short: Ray's socket paths have a length limit
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp)
-    yield temp
-    ray.shutdown()
-    time.sleep(1)
-    for pid in _ours(temp):  # nothing of the cluster may outlive it
-        os.kill(pid, signal.SIGKILL)
-
-
 class Residual(torch.nn.Module):
     """Not an nn.Sequential: the grid goes point by point, weights written in place."""
 
@@ -157,7 +131,7 @@ def problem(kind: str):
 
 
 @pytest.mark.parametrize("kind", ["residual", "sequential"])
-def test_a_2d_grid_on_one_or_two_actors_equals_the_serial_grid(cluster, kind):
+def test_a_2d_grid_on_one_or_two_actors_equals_the_serial_grid(ray_cluster, kind):
     model, batches = problem(kind)
     obj = Objective(model, batches, CE, metrics=["accuracy"])
     dirs = random_directions(model, seed=1)
@@ -176,7 +150,7 @@ def test_a_2d_grid_on_one_or_two_actors_equals_the_serial_grid(cluster, kind):
         assert torch.equal(p, dirs.origin[k])
 
 
-def test_a_killed_actor_has_its_chunk_rescheduled(cluster, monkeypatch, tmp_path):
+def test_a_killed_actor_has_its_chunk_rescheduled(ray_cluster, monkeypatch, tmp_path):
     from hubscape.analytics.distributed import RayPool
 
     model, batches = problem("residual")
@@ -202,7 +176,7 @@ def test_a_killed_actor_has_its_chunk_rescheduled(cluster, monkeypatch, tmp_path
     assert load_landscape(out).complete
 
 
-def test_a_pruning_curve_on_actors_equals_the_serial_curve(cluster):
+def test_a_pruning_curve_on_actors_equals_the_serial_curve(ray_cluster):
     from hubscape.analytics.activations.pruning import pruning_curve
 
     torch.manual_seed(3)
