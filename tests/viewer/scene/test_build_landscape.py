@@ -83,6 +83,17 @@ def test_top_view_is_a_heat_map_with_alpha_right_and_beta_up(tmp_path, makers):
     a, b, c = view.project(np.array([floor[0, 0], floor[0, -1], floor[-1, 0]]))
     assert b[0] - a[0] > 300 and abs(b[1] - a[1]) < 5  # alpha runs right, level
     assert a[1] - c[1] > 200 and abs(c[0] - a[0]) < 5  # beta runs up the screen
+    # a heat map with its ticks at its edges: the tick labels reach at most about a text height
+    # into the surface's screen bounds (its raised corners overhang the floor-level axes in
+    # perspective; 12 px at the 8 degree field of view, 26 px at the former 14 degrees)
+    pix = view.project(scene.find("surface").positions.astype(np.float64))
+    (x0, y0), (x1, y1) = pix.min(axis=0), pix.max(axis=0)
+    regions = figure_regions(scene, 1200, 800)
+    ticks = [p for p in layout_scene(scene, 1200, 800, obstacles=regions.obstacles(), view=view).placed]
+    ticks = [p for p in ticks if p.role == "tick"]
+    assert len(ticks) >= 8
+    depths = [min(x1 - p.box[0], p.box[2] - x0, y1 - p.box[1], p.box[3] - y0) for p in ticks]
+    assert max(depths) < 14, depths
 
 
 def test_markers_are_labelled_and_numbers_never_read_minus_zero(tmp_path):
