@@ -165,6 +165,10 @@ async function setItem(id, theme = state.chosenTheme) {
   const item = state.items.find((i) => i.id === id);
   if (!item) throw new Error(`no gallery item ${id}`);
   const bytes = await state.source.scene(id, theme, state.options[item.world] || {});
+  if (item.source === "csv" && !item.note) {  // the kernel notes what it left out once it has read the CSV
+    const fresh = (await state.source.gallery()).find((i) => i.id === id);
+    if (fresh && fresh.note) item.note = fresh.note;
+  }
   // A new source: forget the dropped CSV or bundle and the previous source's model list.
   if (!state.item || state.item.id !== id) { state.csv = null; state.upload = null; $("models").value = ""; }
   state.item = item; state.lastFit = null; state.lastResult = null; state.session = null;

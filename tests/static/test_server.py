@@ -178,3 +178,40 @@ def test_data_folder_bundles_join_the_gallery(tmp_path, scene_file):
     items = ServerKernel(data_dir=tmp_path).gallery()
     found = [i for i in items if i["source"] == "bundle"]
     assert [(i["title"], i["world"]) for i in found] == [("scene.safetensors", "landscape")]
+
+
+def test_a_csv_with_more_models_than_shown_says_so_in_the_page(browser, tmp_path, tokens):
+    """Issue 8: `serve --data` showed 8 models silently. Beyond 64 the page shows the largest trees
+    and says how many of how many (here 66 small trees, too small to fit, so it stays quick)."""
+    import csv
+    import datetime as dt
+
+    release, snapshot = dt.datetime(2023, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    with (tmp_path / "kids.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["base_model", "base_created_at", "child_model", "child_created_at", "snapshot"])
+        for b in range(66):
+            for c in range(1 if b < 2 else 2 + b % 4):  # m00 and m01 are the smallest
+                born = release + dt.timedelta(days=10 + 30 * c)
+                w.writerow(
+                    [f"org/m{b:02d}", release.isoformat(), f"kid/{b}-{c}", born.isoformat(), snapshot.isoformat()]
+                )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hubscape.viewer", "serve", "--port", "0", "--data", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url, token = tokens.served(proc.stdout.readline())
+        page = browser.new_page()
+        page.goto(tokens.with_token(url + "?item=csv:0", token))
+        page.evaluate("hubscape.ready")
+        assert page.evaluate("hubscape.error") is None
+        assert "showing the 64 largest of 66 model trees in kids.csv" in page.inner_text("#fit-result")
+        shown = page.evaluate("hubscape.legend")
+        assert len(shown) == 64 and not {"org/m00", "org/m01"} & set(shown)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
