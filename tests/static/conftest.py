@@ -202,6 +202,7 @@ def open_page(browser, server):
 
     def _open(query: str = "", viewport: dict | None = None):
         page = browser.new_page(viewport=viewport or VIEWPORT)
+        page.set_default_timeout(120_000)  # waits are for outcomes; 2 shared cores can take long
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.goto(server.page(query))

@@ -105,7 +105,7 @@ def test_wide_layers_become_a_heat_map_with_the_top_channels_labelled(tmp_path, 
     assert surfaces[0].positions.shape[0] == 30 * 576  # one vertex per (layer, channel): 576 < MAX_BINS
     top = scene.find("top channel labels/triggered").texts
     assert {"layers.7 c101", "layers.19 c333", "layers.28 c5"} <= set(top)
-    # and the view stays legible: no two texts overlap, every layer row is at least 8 px deep on screen
+    # and the view stays legible: no two texts overlap, the layer rows lie more than 3 px apart on screen
     regions = figure_regions(scene, 1200, 800)
     layout = layout_scene(scene, 1200, 800, obstacles=regions.obstacles())
     boxes = [p.box for p in layout.placed]
