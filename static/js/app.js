@@ -20,6 +20,7 @@ const state = {
   items: [], item: null, theme: params.get("theme") || "tron", chosenTheme: params.get("theme"), sceneBytes: null,
   scene: null, source: null, kernels: {}, kernel: null, lastFit: null, info: null, upload: null, session: null,
   options: { growth: {}, landscape: {}, activations: {} }, focus: { hidden: new Set(), only: null },
+  sceneRequests: 0,  // the number of the latest scene request: an older answer that arrives later is dropped
 };
 
 function showError(message) {
@@ -164,11 +165,13 @@ function setSession(label) { state.session = label; fillGallery(state.items); }
 async function setItem(id, theme = state.chosenTheme) {
   const item = state.items.find((i) => i.id === id);
   if (!item) throw new Error(`no gallery item ${id}`);
+  const ticket = ++state.sceneRequests;
   const bytes = await state.source.scene(id, theme, state.options[item.world] || {});
   if (item.source === "csv" && !item.note) {  // the kernel notes what it left out once it has read the CSV
     const fresh = (await state.source.gallery()).find((i) => i.id === id);
     if (fresh && fresh.note) item.note = fresh.note;
   }
+  if (ticket !== state.sceneRequests) return;  // a later change (e.g. a second toggle) asked for another scene
   // A new source: forget the dropped CSV or bundle and the previous source's model list.
   if (!state.item || state.item.id !== id) { state.csv = null; state.upload = null; $("models").value = ""; }
   state.item = item; state.lastFit = null; state.lastResult = null; state.session = null;
@@ -190,7 +193,9 @@ async function rebuild() {
   const options = world ? state.options[world] : {};
   if (state.lastFit) return fit({ ...state.lastFit, theme: state.chosenTheme || state.theme });
   if (state.upload) {
+    const ticket = ++state.sceneRequests;
     const bytes = await state.kernels.server.sceneFromUpload(state.upload.bytes, state.upload.name, state.chosenTheme || state.theme, options);
+    if (ticket !== state.sceneRequests) return;
     return showScene(bytes, state.upload.name);
   }
   if (state.item) return setItem(state.item.id, state.chosenTheme);
@@ -241,6 +246,7 @@ async function fit(request) {
   }
   $("fit-result").textContent = `fitting with the ${state.kernel.label}...`;
   let result;
+  const ticket = ++state.sceneRequests;
   try {
     result = await state.kernel.fitGrowth(request);
   } catch (e) {
@@ -248,6 +254,7 @@ async function fit(request) {
     if (state.kernel.name === "pyodide") { state.pyodideReason = e.message; setKernelNote(); }
     throw e;
   }
+  if (ticket !== state.sceneRequests) return result;  // superseded by a later fit or scene
   state.lastFit = request; state.upload = null; state.lastResult = result;
   const fitted = result.fits.filter((f) => !f.status).length;
   setSession(`fit: ${result.source} (${result.fits.length} models, ${request.method})`);
@@ -315,7 +322,9 @@ async function loadFile(file) {
   }
   if (!state.kernels.server) throw new Error("opening a bundle needs the server kernel (hubscape serve)");
   const world = sniffWorld(buf, file.name);
+  const ticket = ++state.sceneRequests;
   const bytes = await state.kernels.server.sceneFromUpload(buf, file.name, state.theme, state.options[world] || {});
+  if (ticket !== state.sceneRequests) return;
   state.upload = { bytes: buf, name: file.name }; state.lastFit = null; state.lastResult = null;
   setSession(`opened: ${file.name}`);
   showScene(bytes, file.name);
