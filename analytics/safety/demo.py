@@ -48,6 +48,7 @@ from .metric import SafetyMetric, SafetyMetricSettings, compute_safety_landscape
 from .perturb import SamplingSettings
 from .prompts import LabelledPrompts, packaged_prompts, split_indices
 from .refusal_landscape import RefusalGridSettings, compute_refusal_landscapes
+from .visage import describe_basin
 
 #: What the aligned model learns to say to a harmful prompt (cycled over the examples).
 REFUSALS = (
@@ -112,8 +113,7 @@ class SafetyDemo:
             f"{s['benign_refusal_rate_aligned']:.2f}, attacked {s['benign_refusal_rate_attacked']:.2f}",
             "attack success rate aligned -> attacked: " + " ".join(f"{v:.2f}" for v in s["interpolation_asr"]),
             f"VISAGE of the aligned model: {_fmt(s['visage_aligned'])} (1D), {_fmt(s['visage_aligned_2d'])} (2D) "
-            f"on 0-100; safety basin width along the random direction {_fmt(s['basin_width_aligned'])}"
-            + (" (reaches the grid's edge: a lower bound)" if s["basin_censored_aligned"] else ""),
+            f"on 0-100; safety basin along the random direction: {describe_basin(s['basin_aligned'])}",
             f"Gradient Cuff (N={s['gradient_cuff']['n']}, P={s['gradient_cuff']['p']}, target FPR "
             f"{s['gradient_cuff']['target_fpr']}): aligned TPR {_fmt(s['gradient_cuff_tpr'])} FPR "
             f"{_fmt(s['gradient_cuff_fpr'])} (leave-one-out {_fmt(s['gradient_cuff_fpr_loo'])}); attacked TPR "
@@ -166,7 +166,7 @@ def run_safety_demo(
     cfg = config or DemoConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tick = _Clock()
+    tick = _Clock(report)
 
     def stage(name: str):
         return (lambda done, total: progress(name, done, total)) if progress else None
@@ -244,7 +244,7 @@ def run_safety_demo(
         grid=(cfg.random_points,),
         span=cfg.random_span,
         out=files["landscape_1d"],
-        info={"model": info},
+        info={"model": {**info, "weights": "aligned"}},
         on_point=_counter(stage("1D safety landscape"), cfg.random_points),
     )
     tick("1D safety landscape")
@@ -257,7 +257,7 @@ def run_safety_demo(
         grid=cfg.random_grid,
         span=cfg.random_span,
         out=files["landscape_2d"],
-        info={"model": info},
+        info={"model": {**info, "weights": "aligned"}},
         on_point=_counter(stage("2D safety landscape"), n2),
     )
     tick("2D safety landscape")
@@ -322,6 +322,7 @@ def run_safety_demo(
         "visage_aligned": vis1.get("visage"),
         "visage_aligned_2d": vis2.get("visage"),
         "basin_width_aligned": basin.get("width"),
+        "basin_aligned": basin,
         "basin_censored_aligned": bool(basin.get("censored_low") or basin.get("censored_high")),
         "visage_detail": {"1d": vis1, "2d": vis2},
         "gradient_cuff": {
@@ -401,13 +402,17 @@ def _counter(update, total: int):
 
 
 class _Clock:
-    """Seconds spent in each stage of the demo."""
+    """Seconds spent in each stage of the demo, each finished stage reported as a line (a log
+    shows where a run is even when no progress bar is drawn)."""
 
-    def __init__(self):
+    def __init__(self, report: Callable[[str], None] | None = None):
         self.start = self.last = time.perf_counter()
         self.seconds: dict[str, float] = {}
+        self.report = report
 
     def __call__(self, stage: str) -> None:
         now = time.perf_counter()
         self.seconds[stage] = round(now - self.last, 1)
         self.last = now
+        if self.report is not None:
+            self.report(f"{stage}: done in {self.seconds[stage]:.1f} s ({now - self.start:.0f} s so far)")

@@ -394,11 +394,11 @@ def run_safety_landscape(args) -> int:
 
 
 def _visage_line(vis: dict) -> str:
+    from hubscape.analytics.safety.visage import describe_basin
+
     parts = [f"VISAGE {vis['visage']:.1f} (0-100)" if vis.get("visage") is not None else "VISAGE n/a"]
     for name, b in vis["basin"].items():
-        width = "n/a" if b["width"] is None else f"{b['width']:.3g}"
-        censored = " (reaches the grid's edge: a lower bound)" if b["censored_low"] or b["censored_high"] else ""
-        parts.append(f"safety basin along {name.replace('_', ' ')}: width {width}{censored}")
+        parts.append(f"safety basin along {name.replace('_', ' ')}: {describe_basin(b)}")
     return "; ".join(parts)
 
 

@@ -37,6 +37,8 @@ LIFT = 0.03  # world units that lines and markers float above the surface, again
 VIEWS_2D = {"3D": (32.0, 30.0), "top": (0.0, 89.5, 8.0)}
 VIEWS_1D = {"side": (0.0, 12.0)}
 CONTOUR_LABELS = 5  # at most this many contour levels get a label
+#: How a bundle's loss name is written on axes and colour bars (others as stored).
+LOSS_TITLES = {"attack_success_rate": "attack success rate"}
 
 
 def build_landscape_scene(
@@ -53,7 +55,10 @@ def build_landscape_scene(
     if finite.size == 0:
         raise BundleError("landscape has no finite" + (" positive" if log_loss else "") + " loss values to draw")
     loss_name = str(meta.get("loss") or "loss")
-    model_id = str((meta.get("model") or {}).get("id") or "model")
+    model = meta.get("model") or {}
+    model_id = str(model.get("id") or "model")
+    if model.get("weights"):  # e.g. the safety demo's "aligned" fine-tune of the model
+        model_id = f"{model_id} ({model['weights']})"
     xs = make_scale(x, -5.0, 5.0)
     hs = make_scale(finite, 0.0, 5.0, log=log_loss)
     vmin, vmax = float(finite.min()), float(finite.max())
@@ -75,15 +80,20 @@ def build_landscape_scene(
         items = _surface_items(
             bundle, x, y, loss, metrics, xs, zs, hs, th, log_loss, wireframe, contours, vmin, vmax, loss_name, model_id
         )
-    loss_title = f"{loss_name} (log scale)" if log_loss else loss_name
-    titles = ["alpha (direction 1)", loss_title, "beta (direction 2)" if zs is not None else ""]
+    shown_name = LOSS_TITLES.get(loss_name, loss_name)
+    loss_title = f"{shown_name} (log scale)" if log_loss else shown_name
+    checkpoints = (meta.get("direction") or {}).get("checkpoints") or []
+    interpolation = meta.get("method") == "interpolate" and len(checkpoints) == 2
+    x_title = f"{checkpoints[0]} (0) to {checkpoints[1]} (1)" if interpolation else "alpha (direction 1)"
+    titles = [x_title, loss_title, "beta (direction 2)" if zs is not None else ""]
     depth = 5.0 if zs is not None else 0.0
     items.extend(box_axes([xs.world_lo, 0.0, -depth], [xs.world_hi, 5.0, depth], [xs, hs, zs], titles))
     bounds = bounds_of(items)
     method = meta.get("method", "?")
     scene = Scene(
         world="landscape",
-        title=f"Loss landscape of {model_id} ({method} directions)",
+        title=f"{'Safety' if loss_name == 'attack_success_rate' else 'Loss'} landscape of {model_id} "
+        + (f"(interpolation {checkpoints[0]} to {checkpoints[1]})" if interpolation else f"({method} directions)"),
         items=items,
         theme=th.name,
         grid=GridFloor(size=20.0, spacing=1.0),
@@ -370,7 +380,9 @@ def _curve_items(bundle, x, loss, metrics, xs, hs, th, meta, model_id, loss_name
         "minimum",
     )
     centre = meta.get("center_loss")
-    if centre is not None and np.isfinite(centre):
+    xy = np.asarray(bundle.arrays.get("markers/xy", np.zeros(0)), np.float64).reshape(-1)
+    named_centre = bool(np.any(np.abs(xy) < 1e-12))  # a checkpoint at 0 (interpolation) names the centre
+    if centre is not None and np.isfinite(centre) and not named_centre:
         items += _marker(
             [xs.to_world(0.0), float(hs.to_world(centre)) + LIFT, 0.0],
             th.color(0),
@@ -379,8 +391,7 @@ def _curve_items(bundle, x, loss, metrics, xs, hs, th, meta, model_id, loss_name
             th,
             "centre",
         )
-    if "markers/xy" in bundle.arrays:
-        xy = np.asarray(bundle.arrays["markers/xy"], np.float64).reshape(-1)
+    if xy.size:
         names = list(meta.get("markers") or [])
         names += [f"marker {k}" for k in range(len(names), xy.size)]
         at = np.interp(xy, x[ok], loss[ok], left=np.nan, right=np.nan)

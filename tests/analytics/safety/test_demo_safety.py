@@ -41,7 +41,8 @@ def _tiny(model: str) -> DemoConfig:
 
 def test_the_demo_writes_its_bundles_and_a_consistent_summary(tiny_gguf, tmp_path):
     path, _ = tiny_gguf
-    demo = run_safety_demo(tmp_path / "demo", _tiny(str(path)))
+    lines: list[str] = []
+    demo = run_safety_demo(tmp_path / "demo", _tiny(str(path)), report=lines.append)
     s = json.loads(demo.files["summary_json"].read_text())
     for key in (
         "refusal_rate_aligned",
@@ -75,6 +76,9 @@ def test_the_demo_writes_its_bundles_and_a_consistent_summary(tiny_gguf, tmp_pat
     assert s["model"]["gguf_sha256"] and s["seconds"]["total"] > 0
     assert 100 < s["peak_rss_mib"] < 64 * 1024  # this process, in MiB: a tiny model still loads torch
     assert "refusal rate on held-out harmful prompts" in demo.report()
+    # every stage of the clock is reported as it finishes, in order (a log shows where a run is)
+    done = [line.split(":")[0] for line in lines if ": done in " in line]
+    assert done == list(s["seconds"])[: len(done)] and len(done) == len(s["seconds"]) - 1  # "total" is not a stage
 
 
 def test_leave_one_out_fpr_does_not_reuse_a_query_for_its_own_threshold():

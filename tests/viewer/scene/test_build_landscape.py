@@ -114,6 +114,47 @@ def test_markers_are_labelled_and_numbers_never_read_minus_zero(tmp_path):
     assert format_value(float("nan")) == "n/a"
 
 
+def test_safety_landscapes_say_what_they_show(tmp_path):
+    """An attack-success-rate bundle is a safety landscape; an interpolation names its checkpoints
+    on the axis and title, and the checkpoint at 0 labels the centre (no second, duplicate label)."""
+    x = np.linspace(0.0, 1.0, 9)
+    path = write_bundle(
+        tmp_path / "s.safetensors",
+        "landscape",
+        {"x": x, "loss": x**2, "markers/xy": np.array([[0.0], [1.0]])},
+        {
+            "dims": 1,
+            "method": "interpolate",
+            "loss": "attack_success_rate",
+            "center_loss": 0.0,
+            "markers": ["aligned", "attacked"],
+            "direction": {"checkpoints": ["aligned", "attacked"]},
+            "model": {"id": "smollm2"},
+        },
+    )
+    scene = build_scene(path)
+    assert scene.title == "Safety landscape of smollm2 (interpolation aligned to attacked)"
+    assert scene.find("axes").titles[:2] == ["aligned (0) to attacked (1)", "attack success rate"]
+    assert scene.colorbar.label == "attack success rate"
+    labels = [t for i in scene.items if hasattr(i, "texts") for t in i.texts]
+    assert labels.count("aligned") == 1 and "smollm2" not in labels
+    random2d = _asr_surface_bundle(tmp_path / "r.safetensors", {"id": "smollm2", "weights": "aligned"})
+    scene = build_scene(random2d)
+    assert scene.title == "Safety landscape of smollm2 (aligned) (random directions)"
+    titles = [t for name in ("axes", "axes (depth)") for t in scene.find(name).titles if t]
+    assert titles == ["alpha (direction 1)", "attack success rate", "beta (direction 2)"]
+
+
+def _asr_surface_bundle(path, model):
+    x = y = np.linspace(-0.25, 0.25, 5)
+    return write_bundle(
+        path,
+        "landscape",
+        {"x": x, "y": y, "loss": np.add.outer(y**2, x**2)},
+        {"dims": 2, "method": "random", "loss": "attack_success_rate", "center_loss": 0.0, "model": model},
+    )
+
+
 def test_1d_landscape_is_a_ribbon_with_gaps(tmp_path):
     x = np.linspace(-1, 1, 30)
     loss = 1 + x**2
@@ -145,4 +186,5 @@ def test_backdoor_demo_landscape_labels_do_not_collide(backdoor_demo, theme):
                 ), (name, log)
                 placed = {p.text for p in layout.placed}
                 assert any(t.startswith("min ") for t in placed), (name, log)
-                assert {p.text for p in layout.placed if p.role == "title"} >= {"alpha (direction 1)"}
+                x_title = "alpha (direction 1)" if name == "landscape_backdoored" else "clean (0) to backdoored (1)"
+                assert {p.text for p in layout.placed if p.role == "title"} >= {x_title}
