@@ -119,6 +119,12 @@ class SafetyDemo:
             f"{_fmt(s['gradient_cuff_fpr'])} (leave-one-out {_fmt(s['gradient_cuff_fpr_loo'])}); attacked TPR "
             f"{_fmt(s['gradient_cuff_tpr_attacked'])} FPR {_fmt(s['gradient_cuff_fpr_attacked'])} (leave-one-out "
             f"{_fmt(s['gradient_cuff_fpr_loo_attacked'])})",
+            *(
+                f"  {tag}: the target FPR is out of reach, stage 1 alone rejects {c['stage1_benign_rejections']} of "
+                f"{c['n_benign']} benign queries (they are refused), so stage 2 rejects nothing"
+                for tag, c in s["gradient_cuff_threshold_choice"].items()
+                if not c["reached"]
+            ),
             f"time {s['seconds']['total']:.0f} s, peak memory {s['peak_rss_mib'] / 1024:.1f} GiB (resident set)",
         ]
         return "\n".join(lines)
@@ -341,6 +347,7 @@ def run_safety_demo(
         "gradient_cuff_fpr_attacked": cuff["attacked"][0].rates()["false_positive_rate"],
         "gradient_cuff_fpr_loo_attacked": cuff["attacked"][1],
         "gradient_cuff_threshold_attacked": cuff["attacked"][0].threshold,
+        "gradient_cuff_threshold_choice": {tag: res.threshold_choice for tag, (res, _) in cuff.items()},
         "refusal_landscape_centres": refusal.centre(),
         "responses": {tag: {k: r[k] for k in ("responses_harmful", "responses_benign")} for tag, r in rates.items()},
         "seconds": tick.seconds,

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from hubscape.analytics.landscape import load_landscape
-from hubscape.analytics.safety.demo import DemoConfig, leave_one_out_fpr, run_safety_demo
+from hubscape.analytics.safety.demo import DemoConfig, SafetyDemo, leave_one_out_fpr, run_safety_demo
 from hubscape.analytics.safety.finetune import FinetuneSettings
 from hubscape.analytics.safety.gradient_cuff import GradientCuffResult
 from hubscape.analytics.safety.refusal_landscape import load_refusal_landscapes
@@ -70,6 +70,10 @@ def test_the_demo_writes_its_bundles_and_a_consistent_summary(tiny_gguf, tmp_pat
     assert load_landscape(demo.files["landscape_2d"]).loss.shape == (3, 3)
     gc = GradientCuffResult.load(demo.files["gradient_cuff_aligned"])
     assert s["gradient_cuff_tpr"] == gc.rates()["detection_rate"] and gc.threshold_choice["target_fpr"] == 0.5
+    assert s["gradient_cuff_threshold_choice"]["aligned"] == gc.threshold_choice
+    unreachable = json.loads(json.dumps(s))
+    unreachable["gradient_cuff_threshold_choice"]["aligned"].update(reached=False, stage1_benign_rejections=2)
+    assert "aligned: the target FPR is out of reach, stage 1 alone rejects 2 of" in SafetyDemo(unreachable, {}).report()
     assert s["gradient_cuff_fpr_loo"] == leave_one_out_fpr(gc, 0.5)
     refusal = load_refusal_landscapes(demo.files["refusal_landscapes"])
     assert refusal.labels == ["benign", "malicious"] and refusal.phi.shape == (2, 3, 3)
