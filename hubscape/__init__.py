@@ -7,6 +7,7 @@ The notebook API (docs/api.md), one import for the three worlds::
     fits = hs.growth.fit("children.csv")                         # growth of model trees
     land = hs.landscape(model, [(x, y)], loss_fn, grid=(21, 21))  # a loss landscape
     acts = hs.activations(model, {"clean": x, "triggered": xt})   # activation maps
+    cuff = hs.safety.run_gradient_cuff(model, tok, queries)       # LLM safety (hs.safety.*)
     hs.show(acts)                                                 # 3D, inline in Jupyter
     hs.export(fits, "growth.pdf", theme="paper")                  # a figure for the paper
     hs.load("acts.safetensors")                                   # any bundle, typed
@@ -22,6 +23,7 @@ _LAZY = {
     "growth": "hubscape.analytics.growth",
     "landscape": "hubscape.analytics.landscape.api:landscape",
     "activations": "hubscape.analytics.activations.maps:activation_maps",
+    "safety": "hubscape.analytics.safety",
     "scene": "hubscape.api:scene",
     "show": "hubscape.api:show",
     "export": "hubscape.api:export",

@@ -16,6 +16,7 @@ def test_dir_lists_the_api():
         "growth",
         "landscape",
         "activations",
+        "safety",
         "scene",
         "show",
         "export",
@@ -26,6 +27,18 @@ def test_dir_lists_the_api():
     assert hs.InputError is InputError and hs.BundleError is BundleError
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         hs.nonsense  # noqa: B018
+
+
+def test_every_safety_name_resolves_to_its_module_object():
+    from hubscape.analytics.safety import gradient_cuff, metric
+
+    for name in hs.safety.__all__:
+        assert getattr(hs.safety, name) is not None, name
+    assert hs.safety.run_gradient_cuff is gradient_cuff.run_gradient_cuff
+    assert hs.safety.compute_safety_landscape is metric.compute_safety_landscape
+    assert len(hs.safety.GRADIENT_CUFF_KEYWORDS) == 60
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        hs.safety.nonsense  # noqa: B018
 
 
 @pytest.fixture(scope="module")
