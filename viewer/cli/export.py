@@ -31,6 +31,7 @@ def register(subparsers) -> None:
         help="camera angles in degrees and distance in world units, or one of the scene's views "
         "(e.g. top: the landscape as a heat map; default: the scene's first view)",
     )
+    p.add_argument("--title", metavar="TEXT", help="the figure's title (default: the scene's own)")
     p.add_argument(
         "--option",
         action="append",
@@ -63,6 +64,7 @@ def run(args) -> int:
         transparent=args.transparent,
         camera=args.camera,
         options=parse_options(args.option),
+        title=args.title,
     )
     what = "glTF scene" if path.suffix.lower() == ".glb" else f"{size[0]}x{size[1]} px at {args.dpi:g} dpi"
     print(f"wrote {path} ({what}, {args.theme} theme)")

@@ -93,17 +93,23 @@ def export_figure(
     transparent: bool = False,
     camera: str | None = None,
     options: dict | None = None,
+    title: str | None = None,
 ) -> Path:
     """Build the scene of ``source`` (bundle, growth source, demo name or Scene) and export it.
 
     ``theme`` defaults to a Scene's own theme, else "tron". ``options`` go to the scene
-    builder (e.g. ``{"log_count": True}`` for growth).
+    builder (e.g. ``{"log_count": True}`` for growth). ``title`` replaces the scene's title
+    (a figure for a paper names the model as the paper does, not as a folder on disk).
     """
     from hubscape.viewer.render.offscreen import check_size
     from hubscape.viewer.scene.themes import get_theme
 
     check_format(out)
     size = parse_size(size) if isinstance(size, str) else check_size(*size)
+    if title is not None and not title.strip():
+        from hubscape.core.errors import InputError
+
+        raise InputError("the title is empty")
     if isinstance(source, (str, Path)):
         theme = get_theme(theme or "tron").name
         from hubscape.viewer.sources.worlds import scene_from_source
@@ -114,6 +120,8 @@ def export_figure(
         theme = get_theme(theme or scene.theme).name
     if camera:
         scene.camera = parse_camera(camera, scene.camera, scene.views)
+    if title is not None:
+        scene.title = title
     return export_scene(scene, out, size=size, dpi=dpi, theme=theme, transparent=transparent)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -54,6 +55,13 @@ def test_camera_option_moves_the_view(tmp_path, capsys):
     assert export(capsys, "demo:landscape", "--out", turned, "--size", "240x160", "--camera", "120,40,20")[0] == 0
     diff = np.abs(np.asarray(Image.open(default), int) - np.asarray(Image.open(turned), int))
     assert diff.mean() > 5
+
+
+def test_title_replaces_the_scenes_title(tmp_path, capsys):
+    out = tmp_path / "fig.svg"
+    rc, _, _ = export(capsys, "demo:landscape", "--out", out, "--size", "320x200", "--title", "Figure 3: a valley")
+    texts = [t.text for t in ET.parse(out).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert rc == 0 and "Figure 3: a valley" in texts and not any(t.startswith("Loss landscape of") for t in texts)
 
 
 def test_builder_options_reach_the_scene(tmp_path, capsys):
@@ -129,6 +137,7 @@ def _bogus_kind_bundle(path):
         "dpi",
         "unknown option",
         "option syntax",
+        "empty title",
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, case):
@@ -161,6 +170,8 @@ def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, case):
         extra = ["--option", "colour=red"]
     elif case == "option syntax":
         extra = ["--option", "log_loss"]
+    elif case == "empty title":
+        extra = ["--title", " "]
     rc, _, err = export(capsys, source, "--out", out, *extra)
     assert rc == 2
     lines = err.strip().splitlines()
