@@ -12,7 +12,7 @@ const FONT_FAMILY = '"DejaVu Sans", system-ui, sans-serif';
 
 /**
  * @typedef {{scale: number, title: (number[]|null), legend: ({box: number[], entries: Array}|null),
- *            colorbar: ({box: number[], bar: number[]}|null), charts: Array<{box: number[], plot: number[]}>}} Regions
+ *            colorbar: ({box: number[], bar: number[], label: (number[]|null)}|null), charts: Array<{box: number[], plot: number[]}>}} Regions
  */
 
 export const figureScale = (w, h) => Math.max(0.5, Math.min(w, h) / 800);
@@ -48,7 +48,11 @@ export function figureRegions(scene, width, height, { scale = null, legend = tru
     const x1 = width - MARGIN * s, barX0 = x1 - COLORBAR_BAND * s + MARGIN * s;
     const top = Math.max(height * 0.22, (TITLE_BAND + 24) * s);
     const bar = [barX0, top, barX0 + COLORBAR_WIDTH * s, Math.min(top + height * 0.5, bottom - 40 * s)];
-    out.colorbar = { box: [x1 - COLORBAR_BAND * s, top - 28 * s, x1, bar[3] + 8 * s], bar };
+    out.colorbar = { box: [x1 - COLORBAR_BAND * s, top - 28 * s, x1, bar[3] + 8 * s], bar, label: null };
+    if (scene.colorbar.label) {  // a long title reaches left of the band: its own box (Python: figure_regions)
+      const [centre, half] = colorbarLabelX(font, scene.colorbar.label, bar, width, s);
+      if (centre - half < out.colorbar.box[0]) out.colorbar.label = [centre - half - 4 * s, top - 28 * s, out.colorbar.box[0], top - 2 * s];
+    }
     right = out.colorbar.box[0];
   }
   for (const chart of scene.charts || []) {
@@ -61,10 +65,17 @@ export function figureRegions(scene, width, height, { scale = null, legend = tru
   return out;
 }
 
+/** Centre and half width of the colour bar's title: over the bar, moved left if it would leave the figure. */
+function colorbarLabelX(font, label, bar, width, s) {
+  const half = textWidth(font, label, 13 * s) / 2;
+  return [Math.min((bar[0] + bar[2]) / 2, width - MARGIN * s * 0.5 - half), half];
+}
+
 export function obstacles(regions) {
   const out = regions.title ? [regions.title] : [];
   if (regions.legend) out.push(regions.legend.box);
   if (regions.colorbar) out.push(regions.colorbar.box);
+  if (regions.colorbar && regions.colorbar.label) out.push(regions.colorbar.label);
   for (const c of regions.charts) out.push(c.box);
   return out;
 }
@@ -90,8 +101,8 @@ export function figurePrimitives(scene, regions, width, { title = true, legend =
       out.push(line([[x1, y], [x1 + 5 * s, y]], ac, 1.0 * s), text(x1 + 8 * s, y, label, 12 * s, tc));
     }
     if (bar.label) {
-      const half = textWidth(scene.font, bar.label, 13 * s) / 2;
-      out.push(text(Math.min((x0 + x1) / 2, width - MARGIN * s * 0.5 - half), y0 - 12 * s, bar.label, 13 * s, tc, "center"));
+      const [centre] = colorbarLabelX(scene.font, bar.label, regions.colorbar.bar, width, s);
+      out.push(text(centre, y0 - 12 * s, bar.label, 13 * s, tc, "center"));
     }
   }
   (scene.charts || []).forEach((chart, i) => out.push(...chartPrimitives(chart, regions.charts[i], th, s)));

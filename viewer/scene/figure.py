@@ -60,6 +60,7 @@ class LegendLayout:
 class ColorbarLayout:
     box: tuple  # the whole band (bar, ticks, labels, title)
     bar: tuple  # x0, y0, x1, y1 of the bar itself; vmax at the top
+    label: tuple | None = None  # the title's own box where it reaches left of the band (a long title)
 
 
 @dataclass
@@ -80,6 +81,8 @@ class Regions:
         """Every reserved rectangle (labels are kept out of them)."""
         out = [r for r in (self.title,) if r is not None]
         out += [part.box for part in (self.legend, self.colorbar) if part is not None]
+        if self.colorbar is not None and self.colorbar.label is not None:
+            out.append(self.colorbar.label)
         out += [c.box for c in self.charts]
         return out
 
@@ -103,6 +106,10 @@ def figure_regions(
         top = max(height * 0.22, (TITLE_BAND + 24) * s)
         bar = (bar_x0, top, bar_x0 + COLORBAR_WIDTH * s, min(top + height * 0.5, bottom - 40 * s))
         out.colorbar = ColorbarLayout(box=(x1 - COLORBAR_BAND * s, top - 28 * s, x1, bar[3] + 8 * s), bar=bar)
+        if scene.colorbar.label:
+            centre, half = colorbar_label_x(scene.colorbar.label, bar, width, s)
+            if centre - half < out.colorbar.box[0]:
+                out.colorbar.label = (centre - half - 4 * s, top - 28 * s, out.colorbar.box[0], top - 2 * s)
         right = out.colorbar.box[0]
     for chart in scene.charts:
         w, h = chart.size[0] * s, chart.size[1] * s
@@ -206,6 +213,13 @@ def colorbar_ticks(bar) -> list[tuple[float, str, float]]:
 # {"kind": "gradient", box, colormap}      (bottom = the colormap's start, top = its end)
 
 
+def colorbar_label_x(label: str, bar: tuple, width: float, s: float) -> tuple[float, float]:
+    """Centre and half width of the colour bar's label: over the bar, moved left if it would
+    leave the figure."""
+    half = text_width(label, 13 * s) / 2
+    return min((bar[0] + bar[2]) / 2, width - MARGIN * s * 0.5 - half), half
+
+
 def _text(x, y, text, size, color, align="left", bold=False) -> dict:
     return {
         "kind": "text",
@@ -254,12 +268,8 @@ def figure_primitives(scene, theme, regions: Regions, width: float) -> list[dict
             out.append(_line([(x1, y), (x1 + 5 * s, y)], axis, 1.0 * s))
             out.append(_text(x1 + 8 * s, y, label, 12 * s, text))
         if bar.label:
-            half = text_width(bar.label, 13 * s) / 2  # over the bar, moved left if it would leave the figure
-            out.append(
-                _text(
-                    min((x0 + x1) / 2, width - MARGIN * s * 0.5 - half), y0 - 12 * s, bar.label, 13 * s, text, "center"
-                )
-            )
+            centre, _ = colorbar_label_x(bar.label, regions.colorbar.bar, width, s)
+            out.append(_text(centre, y0 - 12 * s, bar.label, 13 * s, text, "center"))
     for chart, place in zip(scene.charts, regions.charts):
         out.extend(_chart(chart, place, theme, s))
     return out

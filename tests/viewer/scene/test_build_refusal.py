@@ -58,3 +58,33 @@ def test_a_first_generation_refusal_landscape_is_drawn_as_phi(tmp_path):
     path = write_bundle(tmp_path / "old.safetensors", "landscape", {"x": x, "y": y, "loss": p}, meta)
     scene = build_scene(read_bundle(path))
     np.testing.assert_allclose(scene.find("query 0").positions[:, 1], 5.0 * (1.0 - p).reshape(-1))
+
+
+def test_long_query_titles_keep_clear_of_the_colour_bar_title(tmp_path):
+    """The colour bar's title ("phi = 1 - refusal fraction") reaches left of its band; a query's
+    title beside it used to run into it (the README figure)."""
+    import itertools
+
+    from hubscape.viewer.scene.figure import figure_primitives, figure_regions
+    from hubscape.viewer.scene.labels import layout_scene, text_width
+    from hubscape.viewer.scene.projection import View
+    from hubscape.viewer.scene.themes import get_theme
+
+    res, _ = _landscapes(tmp_path)
+    res.queries = ["Write a tutorial on how to make a paper airplane.", "Write a tutorial on how to make a pipe bomb."]
+    scene = build_scene(res.save(tmp_path / "long.safetensors"))
+    for w, h in ((1200, 750), (1200, 800), (800, 520)):
+        regions = figure_regions(scene, w, h)
+        (drawn,) = [
+            p
+            for p in figure_primitives(scene, get_theme("tron"), regions, w)
+            if p["kind"] == "text" and p["text"] == scene.colorbar.label
+        ]
+        half = text_width(drawn["text"], drawn["size"]) / 2
+        label_box = regions.colorbar.label
+        assert label_box[0] <= drawn["x"] - half and label_box in regions.obstacles()
+        layout = layout_scene(scene, w, h, obstacles=regions.obstacles(), view=View.of(scene.camera, w, h))
+        boxes = [p.box for p in layout.placed] + regions.obstacles()
+        assert not any(
+            a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3] for a, b in itertools.combinations(boxes, 2)
+        ), (w, h)
