@@ -76,8 +76,11 @@ class DemoConfig:
     eval_tokens: int = 16  # new tokens per response when refusal rates and ASRs are measured
     benign_answer_tokens: int = 32  # length of the base model's own benign answers
     safety: FinetuneSettings = field(
-        default_factory=lambda: FinetuneSettings(top_layers=6, steps=30, lr=2e-4, batch_size=16)
+        default_factory=lambda: FinetuneSettings(top_layers=6, steps=30, lr=3e-4, batch_size=16)
     )
+    # each benign pair appears this often in the safety fine-tune: with 1 the model learned to
+    # refuse the harmless twins too (held-out benign refusal 0.56; 0.31 with 2 at the same harmful 0.94)
+    benign_weight: int = 2
     attack_examples: int = 10
     attack: FinetuneSettings = field(
         default_factory=lambda: FinetuneSettings(top_layers=6, steps=10, lr=1e-4, batch_size=10)
@@ -85,7 +88,9 @@ class DemoConfig:
     interpolation_points: int = 9  # aligned (0) -> attacked (1)
     random_points: int = 9  # 1D random line, -span..span
     random_grid: tuple[int, int] = (5, 5)
-    random_span: float = 0.5  # llm-landscape's range: multiplier 1 -> -0.5..0.5
+    # llm-landscape's default range is -0.5..0.5; the 135M model's basin is narrower (about
+    # +-0.125), so the 5x5 plane at +-0.5 saw it only at its centre point
+    random_span: float = 0.25
     gc_queries: int = 6  # held-out harmful and as many benign queries for Gradient Cuff
     gc_n: int = 4
     gc_p: int = 4
@@ -202,7 +207,8 @@ def run_safety_demo(
 
     # 1. the safety fine-tune
     answers = generate(model, tok, b_train, GenerationSettings(max_new_tokens=cfg.benign_answer_tokens), seed=cfg.seed)
-    examples = [(h, REFUSALS[i % len(REFUSALS)]) for i, h in enumerate(h_train)] + list(zip(b_train, answers))
+    examples = [(h, REFUSALS[i % len(REFUSALS)]) for i, h in enumerate(h_train)]
+    examples += list(zip(b_train, answers)) * cfg.benign_weight
     tick("benign answers")
     safety_losses = finetune(
         model, tok, examples, _seeded(cfg.safety, cfg.seed), progress=_step(stage("safety fine-tune"))
